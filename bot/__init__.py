@@ -1,0 +1,1 @@
+"""The Slack surface: Bolt wiring, listeners, Block Kit builders. Imports only ``supportbot``."""

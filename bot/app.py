@@ -1,0 +1,24 @@
+"""Build the Bolt app: wiring only."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot import listeners
+from bot.middleware import skip_redeliveries
+from supportbot.services import Services
+
+
+def build_app(services: Services) -> App:
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(
+        token=token,
+        signing_secret=secret,
+        client=WebClient(token=token, base_url=settings.slack_api_url),
+    )
+    app.middleware(skip_redeliveries(services.store))
+    listeners.register(app, services)
+    return app

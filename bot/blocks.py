@@ -1,0 +1,119 @@
+"""Pure Block Kit builders. No Slack client, no I/O: tested as plain functions.
+
+Model output is escaped so it can never mention @channel, @here or anyone, and split so that no
+block breaks Slack's limits (3,000 characters a section, 50 blocks a message).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from supportbot.cost import format_cost
+from supportbot.records import Answer
+
+SECTION_LIMIT = 3000
+MESSAGE_BLOCK_LIMIT = 50
+FALLBACK_TEXT_LIMIT = 3000
+# Room for the label, the stats and the buttons around the answer's sections.
+MAX_ANSWER_SECTIONS = MESSAGE_BLOCK_LIMIT - 5
+ZERO_WIDTH_SPACE = "\u200b"
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Make text inert in Slack mrkdwn: no <!channel>, <@U...>, <!subteam^...> or @here pings."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), text)
+
+
+def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Split text into chunks of at most ``limit`` characters, at paragraph, line or word breaks."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut <= limit // 2:
+            cut = limit
+        # Never cut an escape entity such as &amp; in half.
+        amp = window.rfind("&", 0, cut)
+        if amp != -1 and ";" not in window[amp:cut] and cut - amp < 6:
+            cut = amp
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text, "verbatim": True}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def answer_stats(answer: Answer) -> str:
+    usage = answer.usage
+    model = escape(answer.model)
+    return (
+        f"{model} · {usage.prompt_tokens:,} in + {usage.completion_tokens:,} out tokens · "
+        f"{answer.latency_s:.1f} s · {format_cost(answer.cost_usd)}"
+    )
+
+
+def feedback_buttons(answer_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"feedback:{answer_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "vote_up",
+                "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
+                "value": answer_id,
+            },
+            {
+                "type": "button",
+                "action_id": "vote_down",
+                "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
+                "value": answer_id,
+            },
+        ],
+    }
+
+
+def answer_message(label: str, answer: Answer, show_stats: bool = True) -> dict[str, Any]:
+    """``text`` and ``blocks`` for one answer, posted as its own message."""
+    body = escape(answer.text) or "_(empty answer)_"
+    chunks = split_text(body)
+    if len(chunks) > MAX_ANSWER_SECTIONS:
+        chunks = [
+            *chunks[:MAX_ANSWER_SECTIONS],
+            "_… answer truncated: it was too long for one Slack message._",
+        ]
+    blocks: list[Block] = [_context(f"*{escape(label)}*")]
+    blocks += [_section(chunk) for chunk in chunks]
+    if show_stats:
+        blocks.append(_context(answer_stats(answer)))
+    blocks.append(feedback_buttons(answer.id))
+    fallback = f"{escape(label)}: {body}"
+    if len(fallback) > FALLBACK_TEXT_LIMIT:
+        fallback = fallback[: FALLBACK_TEXT_LIMIT - 1] + "…"
+    return {"text": fallback, "blocks": blocks}
+
+
+def warning_message(label: str, error: str) -> dict[str, Any]:
+    text = f":warning: *{escape(label)}* could not answer: {escape(error)}"
+    return {"text": text, "blocks": [_section(text)]}
+
+
+def question_message(user: str, question: str) -> dict[str, Any]:
+    """The thread root an /ask question is posted as; its answers go in the thread."""
+    text = f"<@{user}> asked: {escape(question)}"
+    chunks = split_text(text)
+    return {"text": chunks[0], "blocks": [_section(chunk) for chunk in chunks[:MAX_ANSWER_SECTIONS]]}

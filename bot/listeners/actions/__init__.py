@@ -1,0 +1,8 @@
+from slack_bolt import App
+
+from bot.listeners.actions import feedback
+from supportbot.services import Services
+
+
+def register(app: App, services: Services) -> None:
+    feedback.register(app, services)

@@ -1,0 +1,11 @@
+from slack_bolt import App
+
+from bot.listeners.commands import ask
+from supportbot.services import Services
+
+# The slash commands the app handles; manifest.yml must declare exactly these (a test checks).
+COMMANDS = (ask.COMMAND,)
+
+
+def register(app: App, services: Services) -> None:
+    ask.register(app, services)

@@ -1,0 +1,39 @@
+"""Run the bot: Socket Mode when SLACK_APP_TOKEN is set, else HTTP through uvicorn (ASGI)."""
+
+from __future__ import annotations
+
+import logging
+
+from supportbot.errors import ConfigError
+from supportbot.services import build_services
+from supportbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, http: bool, host: str, port: int) -> None:
+    socket_mode = not http
+    if socket_mode and settings.slack_app_token is None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN is not set: set it (xapp-..., see README) for Socket Mode, "
+            "or run `supportbot serve --http --port 3000` behind a public URL."
+        )
+    settings.require_slack(socket_mode=socket_mode)
+
+    from bot.app import build_app
+
+    services = build_services(settings)
+    app = build_app(services)
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        assert settings.slack_app_token is not None
+        log.info("connecting to Slack in Socket Mode")
+        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
+        return
+
+    import uvicorn
+    from slack_bolt.adapter.asgi import SlackRequestHandler
+
+    log.info("serving Slack requests on http://%s:%s/slack/events", host, port)
+    uvicorn.run(SlackRequestHandler(app), host=host, port=port, log_level=settings.log_level.lower())

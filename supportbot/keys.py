@@ -1,0 +1,52 @@
+"""Every Redis key template supportbot uses, in one place.
+
+All keys start with the configured prefix (``SUPPORTBOT_KEY_PREFIX``, default ``sb:``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "sb:"
+
+    def question(self, question_id: str) -> str:
+        """JSON of one Question."""
+        return f"{self.prefix}question:{question_id}"
+
+    def question_answers(self, question_id: str) -> str:
+        """List of answer ids of one question, in posting order."""
+        return f"{self.prefix}question:{question_id}:answers"
+
+    def answer(self, answer_id: str) -> str:
+        """JSON of one Answer."""
+        return f"{self.prefix}answer:{answer_id}"
+
+    def votes(self, answer_id: str) -> str:
+        """Hash of Slack user id -> current vote (1 or -1) on one answer."""
+        return f"{self.prefix}answer:{answer_id}:votes"
+
+    def message(self, channel: str, ts: str) -> str:
+        """The answer id posted as Slack message (channel, ts): how a reaction finds its answer."""
+        return f"{self.prefix}message:{channel}:{ts}"
+
+    @property
+    def questions(self) -> str:
+        """Sorted set of question ids scored by creation time."""
+        return f"{self.prefix}questions"
+
+    @property
+    def answers(self) -> str:
+        """Sorted set of answer ids scored by creation time."""
+        return f"{self.prefix}answers"
+
+    @property
+    def failures(self) -> str:
+        """Sorted set of Failure JSON scored by time."""
+        return f"{self.prefix}failures"
+
+    def event(self, event_id: str) -> str:
+        """Marker that a Slack event was handled, so a redelivery is skipped."""
+        return f"{self.prefix}event:{event_id}"

@@ -1,0 +1,157 @@
+"""The records supportbot stores. Each round-trips through ``to_dict`` / ``from_dict``.
+
+Serialisation is explicit so that the stored format is ours, not an accident of dataclasses.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Variant = Literal["prompted", "finetuned"]
+VARIANTS: tuple[Variant, ...] = ("prompted", "finetuned")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one model call consumed."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, int]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        return cls(int(data.get("prompt_tokens", 0)), int(data.get("completion_tokens", 0)))
+
+
+@dataclass
+class Question:
+    """A question someone asked, and where the answers go."""
+
+    text: str
+    user: str
+    channel: str
+    thread_ts: str | None = None
+    source: str = "slack"  # slack | cli
+    # Presentation order: variants in the order they are shown; labels parallel to it.
+    order: list[Variant] = field(default_factory=lambda: list(VARIANTS))
+    blind: bool = False
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "user": self.user,
+            "channel": self.channel,
+            "thread_ts": self.thread_ts,
+            "source": self.source,
+            "order": list(self.order),
+            "blind": self.blind,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Question:
+        return cls(
+            id=data["id"],
+            text=data["text"],
+            user=data["user"],
+            channel=data["channel"],
+            thread_ts=data.get("thread_ts"),
+            source=data.get("source", "slack"),
+            order=list(data.get("order", VARIANTS)),
+            blind=bool(data.get("blind", False)),
+            created_at=float(data["created_at"]),
+        )
+
+
+@dataclass
+class Answer:
+    """One model's answer to one question, with what it cost."""
+
+    variant: Variant
+    text: str
+    model: str
+    usage: Usage
+    latency_s: float
+    cost_usd: float | None  # None: the price is unknown, never reported as $0
+    adapter_version: str | None = None
+    question_id: str = ""
+    label: str = ""
+    channel: str | None = None
+    ts: str | None = None
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question_id": self.question_id,
+            "variant": self.variant,
+            "label": self.label,
+            "text": self.text,
+            "model": self.model,
+            "adapter_version": self.adapter_version,
+            "usage": self.usage.to_dict(),
+            "latency_s": self.latency_s,
+            "cost_usd": self.cost_usd,
+            "channel": self.channel,
+            "ts": self.ts,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        cost = data.get("cost_usd")
+        return cls(
+            id=data["id"],
+            question_id=data.get("question_id", ""),
+            variant=data["variant"],
+            label=data.get("label", ""),
+            text=data["text"],
+            model=data["model"],
+            adapter_version=data.get("adapter_version"),
+            usage=Usage.from_dict(data.get("usage", {})),
+            latency_s=float(data["latency_s"]),
+            cost_usd=None if cost is None else float(cost),
+            channel=data.get("channel"),
+            ts=data.get("ts"),
+            created_at=float(data["created_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A responder that did not answer a question, kept so the digest can count failures."""
+
+    variant: Variant
+    reason: str
+    question_id: str
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "reason": self.reason,
+            "question_id": self.question_id,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Failure:
+        return cls(data["variant"], data["reason"], data["question_id"], float(data["created_at"]))

@@ -1,0 +1,80 @@
+"""The prompted side: any OpenAI-compatible endpoint through the ``openai`` SDK."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import openai
+
+from supportbot.cost import PriceTable
+from supportbot.errors import ResponderError, ResponderTimeout
+from supportbot.prompts import PromptSet
+from supportbot.records import Answer, Usage, Variant
+
+log = logging.getLogger(__name__)
+
+
+class PromptedResponder:
+    variant: Variant = "prompted"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        prompts: PromptSet,
+        prices: PriceTable,
+        max_new_tokens: int,
+        timeout_s: float,
+        max_retries: int,
+    ) -> None:
+        # Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
+        self.client = openai.OpenAI(
+            base_url=base_url, api_key=api_key or "unused", timeout=timeout_s, max_retries=max_retries
+        )
+        self.model = model
+        self.prompts = prompts
+        self.prices = prices
+        self.max_new_tokens = max_new_tokens
+
+    @property
+    def label(self) -> str:
+        return f"Prompted ({self.model})"
+
+    def answer(self, question: str) -> Answer:
+        started = time.perf_counter()
+        try:
+            response: Any = self.client.chat.completions.create(
+                model=self.model,
+                messages=self.prompts.long_messages(question),  # type: ignore[arg-type]
+                max_tokens=self.max_new_tokens,
+                temperature=0,
+            )
+        except openai.APITimeoutError:
+            raise ResponderTimeout(f"the prompted model ({self.model}) timed out") from None
+        except openai.APIStatusError as exc:
+            raise ResponderError(
+                f"the prompted model ({self.model}) answered HTTP {exc.status_code}: {exc.message}"
+            ) from None
+        except openai.APIError as exc:
+            raise ResponderError(f"the prompted model ({self.model}) failed: {exc.message}") from None
+        latency = time.perf_counter() - started
+        if not response.choices:
+            raise ResponderError(f"the prompted model ({self.model}) returned no answer")
+        text = (response.choices[0].message.content or "").strip()
+        usage = Usage(
+            getattr(response.usage, "prompt_tokens", 0) or 0,
+            getattr(response.usage, "completion_tokens", 0) or 0,
+        )
+        model_id = response.model or self.model
+        return Answer(
+            variant="prompted",
+            text=text,
+            model=model_id,
+            usage=usage,
+            latency_s=latency,
+            cost_usd=self.prices.api_cost(model_id, usage),
+        )

@@ -1,0 +1,132 @@
+"""Every setting supportbot reads, from the environment (or a ``.env`` file), typed.
+
+This is the only module that reads the environment. A missing or malformed value stops start-up
+with a :class:`ConfigError` that names the variable and says what to set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from supportbot.errors import ConfigError
+
+SLACK_API_URL_DEFAULT = "https://slack.com/api/"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("supportbot", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """supportbot's configuration. Each field is read from the upper-case variable of its name."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias="SUPPORTBOT_DATA_DIR",
+        description="directory for everything supportbot writes (embedded Redis, models, adapters)",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL such as redis://host:6379/0; unset starts an embedded Redis"
+    )
+    key_prefix: str = Field(
+        "sb:", validation_alias="SUPPORTBOT_KEY_PREFIX", description="prefix of every Redis key"
+    )
+
+    slack_bot_token: SecretStr | None = Field(None, description="the bot token, xoxb-...")
+    slack_signing_secret: SecretStr | None = Field(None, description="the app's signing secret")
+    slack_app_token: SecretStr | None = Field(None, description="an app-level token xapp-... for Socket Mode")
+    slack_api_url: str = Field(SLACK_API_URL_DEFAULT, description="base URL of the Slack Web API")
+
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint for the prompted model; unset runs it locally"
+    )
+    openai_api_key: SecretStr | None = Field(None, description="API key for OPENAI_BASE_URL")
+    prompted_model: str = Field("gpt-4o-mini", description="model name sent to OPENAI_BASE_URL")
+    prompted_timeout_s: float = Field(30.0, gt=0, description="seconds before one API call times out")
+    prompted_max_retries: int = Field(2, ge=0, le=10, description="retries of a failed API call")
+    prompt_dir: Path | None = Field(
+        None, description="directory with system.md, knowledge.md and examples.jsonl for the prompted model"
+    )
+
+    base_model: Path | None = Field(
+        None, description="local Hugging Face model directory; unset uses the bundled SmolLM2-135M-Instruct"
+    )
+    finetuned_adapter: Path | None = Field(None, description="peft adapter directory for the fine-tuned side")
+    local_dtype: Literal["auto", "bfloat16", "float32"] = Field(
+        "auto", description="dtype of the local model; auto picks bfloat16 on CPU"
+    )
+    max_new_tokens: int = Field(256, ge=1, le=4096, description="longest answer in tokens")
+
+    presentation: Literal["labelled", "blind"] = Field(
+        "labelled", description="labelled shows model names; blind shows A/B in random order"
+    )
+    max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
+    responder_timeout_s: float = Field(180.0, gt=0, description="seconds to wait for one responder")
+    local_hourly_rate_usd: float = Field(
+        0.10, ge=0, description="hourly price of the machine running the local model, for its cost"
+    )
+    price_table: Path | None = Field(None, description="YAML price table for API models (see README)")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def require_slack(self, socket_mode: bool) -> None:
+        """Fail with one message naming every Slack variable the chosen mode still needs."""
+        needed = {"SLACK_BOT_TOKEN": self.slack_bot_token}
+        if socket_mode:
+            needed["SLACK_APP_TOKEN"] = self.slack_app_token
+        else:
+            needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        missing = [name for name, value in needed.items() if value is None]
+        if missing:
+            mode = "Socket Mode" if socket_mode else "HTTP mode"
+            raise ConfigError(
+                f"{', '.join(missing)} not set: {mode} needs them. Copy them from your Slack app's "
+                "settings page (see README, 'Create the Slack app')."
+            )
+
+
+def _env_name(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, str):
+        return info.validation_alias
+    return field.upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's errors into one :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            info = Settings.model_fields.get(field)
+            hint = f" ({info.description})" if info is not None and info.description else ""
+            lines.append(f"{_env_name(field)}: {error['msg']}{hint}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -1,0 +1,78 @@
+"""The Redis store: records in, records out. Writes that belong together are one MULTI/EXEC."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+from supportbot.keys import Keys
+from supportbot.records import Answer, Failure, Question
+
+EVENT_TTL_S = 24 * 3600  # Slack retries within minutes; a day is plenty.
+
+
+class Store:
+    def __init__(self, client: redis.Redis, prefix: str = "sb:") -> None:
+        # Clients are made with decode_responses=True, so every reply is str; redis-py's stubs
+        # cannot express that, hence Any.
+        self.redis: Any = client
+        self.keys = Keys(prefix)
+
+    def save_question(self, question: Question) -> None:
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.question(question.id), json.dumps(question.to_dict()))
+            pipe.zadd(self.keys.questions, {question.id: question.created_at})
+            pipe.execute()
+
+    def get_question(self, question_id: str) -> Question | None:
+        raw = self.redis.get(self.keys.question(question_id))
+        return None if raw is None else Question.from_dict(json.loads(raw))
+
+    def save_answer(self, answer: Answer) -> None:
+        """Store an answer, link it to its question and, once posted, to its Slack message."""
+        if not answer.question_id:
+            raise ValueError("an answer must belong to a question")
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.answer(answer.id), json.dumps(answer.to_dict()))
+            pipe.zadd(self.keys.answers, {answer.id: answer.created_at})
+            pipe.rpush(self.keys.question_answers(answer.question_id), answer.id)
+            if answer.channel and answer.ts:
+                pipe.set(self.keys.message(answer.channel, answer.ts), answer.id)
+            pipe.execute()
+
+    def get_answer(self, answer_id: str) -> Answer | None:
+        raw = self.redis.get(self.keys.answer(answer_id))
+        return None if raw is None else Answer.from_dict(json.loads(raw))
+
+    def answers_for_question(self, question_id: str) -> list[Answer]:
+        ids = self.redis.lrange(self.keys.question_answers(question_id), 0, -1)
+        answers = [self.get_answer(answer_id) for answer_id in ids]
+        return [answer for answer in answers if answer is not None]
+
+    def answer_for_message(self, channel: str, ts: str) -> Answer | None:
+        answer_id = self.redis.get(self.keys.message(channel, ts))
+        return None if answer_id is None else self.get_answer(answer_id)
+
+    def set_vote(self, answer_id: str, user: str, vote: int) -> None:
+        """One current vote per (answer, person): voting again replaces it, so repeats never add up."""
+        if vote not in (1, -1):
+            raise ValueError("a vote is 1 or -1")
+        self.redis.hset(self.keys.votes(answer_id), user, vote)
+
+    def votes(self, answer_id: str) -> dict[str, int]:
+        return {user: int(vote) for user, vote in self.redis.hgetall(self.keys.votes(answer_id)).items()}
+
+    def save_failure(self, failure: Failure) -> None:
+        self.redis.zadd(self.keys.failures, {json.dumps(failure.to_dict()): failure.created_at})
+
+    def failures(self) -> list[Failure]:
+        return [Failure.from_dict(json.loads(raw)) for raw in self.redis.zrange(self.keys.failures, 0, -1)]
+
+    def first_delivery(self, event_id: str) -> bool:
+        """True the first time an event id is seen; False for Slack's redeliveries."""
+        return bool(self.redis.set(self.keys.event(event_id), "1", nx=True, ex=EVENT_TTL_S))
+
+    def question_count(self) -> int:
+        return int(self.redis.zcard(self.keys.questions))
