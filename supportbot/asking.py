@@ -97,7 +97,7 @@ class AskService:
             outcome = Outcome(variant, label)
             if not future.done():
                 future.cancel()
-                outcome.error = f"no answer within {self.responder_timeout_s:.0f} s"
+                outcome.error = f"no answer within {self.responder_timeout_s:g} s"
             elif (exc := future.exception()) is not None:
                 outcome.error = str(exc) if isinstance(exc, ResponderError) else "an unexpected error"
                 if not isinstance(exc, ResponderError):

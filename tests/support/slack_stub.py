@@ -1,0 +1,196 @@
+"""A local stand-in for Slack's Web API, as bolt-python's own tests use.
+
+It answers on 127.0.0.1 with the shapes of Slack's published OpenAPI spec (../shared/slack-specs):
+every request's parameters must be ones the spec declares for the method, and every response is
+checked against the method's response schema before it is sent. It records every call so tests
+can assert on what was posted. ``fail(method, error)`` makes the next call of a method fail with
+one of the errors the spec lists for it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jsonschema
+
+from tests.support.paths import SLACK_SPECS
+
+BOT_USER_ID = "U0BOTUSER"
+BOT_ID = "B0BOTID"
+
+
+@cache
+def spec() -> dict[str, Any]:
+    return json.loads((SLACK_SPECS / "web-api" / "slack_web_openapi_v2.json").read_text())
+
+
+def _operation(method: str) -> dict[str, Any] | None:
+    path = spec()["paths"].get(f"/{method}")
+    if path is None:
+        return None
+    return path.get("post") or path.get("get")
+
+
+def _validator(schema: dict[str, Any]) -> jsonschema.Draft4Validator:
+    return jsonschema.Draft4Validator({**schema, "definitions": spec()["definitions"]})
+
+
+def check_response(method: str, body: dict[str, Any]) -> None:
+    """Raise if ``body`` does not fit the spec's success or error schema for ``method``."""
+    operation = _operation(method)
+    if operation is None:
+        return
+    key = "200" if body.get("ok") else "default"
+    _validator(operation["responses"][key]["schema"]).validate(body)
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float = field(default_factory=time.monotonic)
+
+
+class SlackStub:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.failures: dict[str, list[str]] = {}
+        self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
+        self._lock = threading.Lock()
+        self._ts = itertools.count(1)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    @property
+    def response_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/response_url/1"
+
+    def start(self) -> SlackStub:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail(self, method: str, error: str) -> None:
+        operation = _operation(method)
+        if operation is not None:
+            allowed = operation["responses"]["default"]["schema"]["properties"]["error"].get("enum", [])
+            assert error in allowed, f"{error} is not an error Slack's spec lists for {method}"
+        self.failures.setdefault(method, []).append(error)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int, timeout: float = 60.0) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            calls = self.calls_to(method)
+            if len(calls) >= count:
+                return calls
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} {method} calls, got {len(self.calls_to(method))}")
+
+    def wait_for_response_url(self, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.responses) >= count:
+                return self.responses
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} response_url posts, got {len(self.responses)}")
+
+    def next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        operation = _operation(method)
+        if operation is not None:
+            declared = {p["name"] for p in operation.get("parameters", [])}
+            unknown = set(params) - declared
+            if unknown:
+                return {"ok": False, "error": "invalid_arguments", "unknown": sorted(unknown)}
+        pending = self.failures.get(method)
+        if pending:
+            return {"ok": False, "error": pending.pop(0)}
+        body: dict[str, Any]
+        if method == "auth.test":
+            body = {
+                "ok": True,
+                "url": "https://example.slack.com/",
+                "team": "Example",
+                "user": "supportbot",
+                "team_id": "T0TEAM",
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            }
+        elif method == "chat.postMessage":
+            ts = self.next_ts()
+            message: dict[str, Any] = {
+                "type": "message",
+                "subtype": "bot_message",
+                "text": params.get("text", ""),
+                "ts": ts,
+                "bot_id": BOT_ID,
+            }
+            if params.get("thread_ts"):
+                message["thread_ts"] = params["thread_ts"]
+            body = {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
+        elif method == "chat.postEphemeral":
+            body = {"ok": True, "message_ts": self.next_ts()}
+        else:
+            body = {"ok": False, "error": "unknown_method"}
+            return body
+        check_response(method, body)
+        return body
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _params(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    return json.loads(raw) if raw else {}
+                return dict(parse_qsl(raw))
+
+            def _send(self, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                params = self._params()
+                if self.path.startswith("/response_url/"):
+                    stub.responses.append(params)
+                    self._send({"ok": True})
+                    return
+                method = self.path.removeprefix("/api/")
+                with stub._lock:
+                    stub.calls.append(Call(method, params, dict(self.headers)))
+                self._send(stub.answer(method, params))
+
+            do_GET = do_POST
+
+        return Handler

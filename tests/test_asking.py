@@ -1,0 +1,120 @@
+"""The ask service: validation, both sides concurrently, failures reported, everything stored."""
+
+import random
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from supportbot.asking import AskService
+from supportbot.errors import InvalidQuestion
+from supportbot.prompts import PromptSet
+from supportbot.responders.local import LocalPromptedResponder, LocalResponder
+from supportbot.responders.local_model import LocalModel
+from supportbot.store import Store
+from tests.responders.test_prompted import make as make_prompted
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model):
+    return LocalModel(tiny_model, dtype="float32")
+
+
+def service(store, model, prompted=None, **kwargs) -> AskService:
+    responders = {
+        "prompted": prompted or LocalPromptedResponder(model, PromptSet.load(), 6, 0.1),
+        "finetuned": LocalResponder(model, 6, 0.1),
+    }
+    options = {"max_question_chars": 100, "responder_timeout_s": 60.0}
+    options.update(kwargs)
+    return AskService(responders=responders, store=store, **options)
+
+
+@pytest.mark.parametrize("text", [None, "", "   \n "])
+def test_empty_question_is_refused(redis_client, model, text):
+    with pytest.raises(InvalidQuestion, match="Please include a question"):
+        service(Store(redis_client), model).new_question(text, user="U1", channel="C1")
+    assert redis_client.keys("*") == []  # nothing stored
+
+
+def test_over_long_question_is_refused(redis_client, model):
+    with pytest.raises(InvalidQuestion, match="101 characters long; the limit is 100"):
+        service(Store(redis_client), model).new_question("x" * 101, user="U1", channel="C1")
+    assert redis_client.keys("*") == []
+
+
+def test_both_sides_answer_labelled_and_are_stored(redis_client, model):
+    store = Store(redis_client)
+    ask = service(store, model)
+    question = ask.new_question("  How do I cancel my order?  ", user="U1", channel="C1", thread_ts="1.1")
+    assert question.text == "How do I cancel my order?"
+    outcomes = ask.answer(question)
+    assert [o.variant for o in outcomes] == ["prompted", "finetuned"]
+    assert [o.label for o in outcomes] == [
+        "Prompted (local tiny-llama)",
+        "Fine-tuned (base model, no adapter yet)",
+    ]
+    for outcome in outcomes:
+        assert outcome.error is None
+        assert outcome.answer.question_id == question.id
+        ask.record(outcome.answer, "C1", f"2.{outcome.variant}")
+    stored = store.answers_for_question(question.id)
+    assert [a.variant for a in stored] == ["prompted", "finetuned"]
+    assert store.answer_for_message("C1", "2.finetuned").variant == "finetuned"
+    assert stored[0].usage.prompt_tokens > stored[1].usage.prompt_tokens  # the long prompt
+
+
+def test_blind_order_is_randomised_per_question_and_stored(redis_client, model):
+    store = Store(redis_client)
+    ask = service(store, model, blind=True, rng=random.Random(7))
+    orders = set()
+    for i in range(12):
+        question = ask.new_question(f"question {i}", user="U1", channel="C1")
+        assert store.get_question(question.id).order == question.order
+        assert store.get_question(question.id).blind
+        orders.add(tuple(question.order))
+        if i == 0:
+            outcomes = ask.answer(question)
+            assert [o.label for o in outcomes] == ["A", "B"]
+            assert [o.variant for o in outcomes] == question.order
+    assert orders == {("prompted", "finetuned"), ("finetuned", "prompted")}
+
+
+def test_a_failing_side_is_reported_and_the_other_still_answers(redis_client, model):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    store = Store(redis_client)
+    ask = service(store, model, prompted=make_prompted(f"http://127.0.0.1:{closed_port}/v1"))
+    question = ask.new_question("Where is my refund?", user="U1", channel="C1")
+    prompted, finetuned = ask.answer(question)
+    assert prompted.answer is None
+    assert "the prompted model (gpt-4o-mini) failed" in prompted.error
+    assert finetuned.answer is not None
+    assert [f.variant for f in store.failures()] == ["prompted"]
+
+
+def test_a_side_that_hangs_is_cut_off_at_the_timeout(redis_client, model):
+    release = threading.Event()
+
+    class Silent(BaseHTTPRequestHandler):
+        def do_POST(self):
+            release.wait(10)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Silent)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        prompted = make_prompted(f"http://127.0.0.1:{httpd.server_address[1]}/v1", timeout=30)
+        ask = service(Store(redis_client), model, prompted=prompted, responder_timeout_s=1.0)
+        question = ask.new_question("Hello?", user="U1", channel="C1")
+        prompted_outcome, finetuned_outcome = ask.answer(question)
+        assert prompted_outcome.error == "no answer within 1 s"
+        assert finetuned_outcome.answer is not None
+    finally:
+        release.set()
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,86 @@
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from supportbot.records import Answer, Failure, Question, Usage
+from supportbot.store import Store
+
+
+def make_answer(question_id: str, **overrides) -> Answer:
+    fields = {
+        "variant": "prompted",
+        "text": "Go to Order History and choose Cancel.",
+        "model": "gpt-4o-mini",
+        "usage": Usage(120, 30),
+        "latency_s": 1.25,
+        "cost_usd": 0.000036,
+        "question_id": question_id,
+        "label": "Prompted (gpt-4o-mini)",
+    }
+    fields.update(overrides)
+    return Answer(**fields)
+
+
+def test_question_and_answers_round_trip(redis_client):
+    store = Store(redis_client, "t:")
+    question = Question(text="How do I cancel?", user="U1", channel="C1", thread_ts="1.0")
+    store.save_question(question)
+    first = make_answer(question.id, channel="C1", ts="2.0")
+    second = make_answer(question.id, variant="finetuned", cost_usd=None, adapter_version="v3")
+    store.save_answer(first)
+    store.save_answer(second)
+
+    assert store.get_question(question.id) == question
+    assert store.answers_for_question(question.id) == [first, second]
+    assert store.answer_for_message("C1", "2.0") == first
+    assert store.answer_for_message("C1", "9.9") is None
+    assert store.get_answer(second.id).cost_usd is None  # unknown stays unknown, not $0
+    assert store.question_count() == 1
+    assert all(key.startswith("t:") for key in redis_client.keys("*"))
+
+
+def test_answer_without_a_question_is_refused(redis_client):
+    store = Store(redis_client)
+    try:
+        store.save_answer(make_answer(""))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("an orphan answer was stored")
+    assert redis_client.keys("*") == []
+
+
+def test_one_current_vote_per_person(redis_client):
+    store = Store(redis_client)
+    store.set_vote("a1", "U1", 1)
+    store.set_vote("a1", "U1", 1)
+    store.set_vote("a1", "U2", -1)
+    store.set_vote("a1", "U2", 1)
+    assert store.votes("a1") == {"U1": 1, "U2": 1}
+
+
+def test_first_delivery_only_once(redis_client):
+    store = Store(redis_client)
+    assert store.first_delivery("Ev1") is True
+    assert store.first_delivery("Ev1") is False
+    assert store.first_delivery("Ev2") is True
+    assert 0 < redis_client.ttl("sb:event:Ev1") <= 24 * 3600
+
+
+def test_failures_are_kept(redis_client):
+    store = Store(redis_client)
+    store.save_failure(Failure("prompted", "timed out", "q1"))
+    assert [f.reason for f in store.failures()] == ["timed out"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    text=st.text(min_size=1),
+    prompt=st.integers(min_value=0, max_value=10**6),
+    completion=st.integers(min_value=0, max_value=10**6),
+    cost=st.none() | st.floats(min_value=0, max_value=100, allow_nan=False),
+)
+def test_answer_serialisation_round_trips(text, prompt, completion, cost):
+    answer = make_answer("q", text=text, usage=Usage(prompt, completion), cost_usd=cost)
+    assert Answer.from_dict(json.loads(json.dumps(answer.to_dict()))) == answer
