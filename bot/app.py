@@ -15,7 +15,6 @@ def build_app(services: Services) -> App:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(
-        token=token,
         signing_secret=secret,
         client=WebClient(token=token, base_url=settings.slack_api_url),
     )

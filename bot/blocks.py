@@ -29,15 +29,22 @@ def escape(text: str) -> str:
     return _BROADCAST.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), text)
 
 
+def _break_at(window: str, limit: int) -> int:
+    """The best place to cut: a paragraph, else a line, else a word break in the second half."""
+    for separator in ("\n\n", "\n", " "):
+        cut = window.rfind(separator)
+        if cut > limit // 2:
+            return cut
+    return limit
+
+
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """Split text into chunks of at most ``limit`` characters, at paragraph, line or word breaks."""
     chunks: list[str] = []
     rest = text
     while len(rest) > limit:
         window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut <= limit // 2:
-            cut = limit
+        cut = _break_at(window, limit)
         # Never cut an escape entity such as &amp; in half.
         amp = window.rfind("&", 0, cut)
         if amp != -1 and ";" not in window[amp:cut] and cut - amp < 6:

@@ -63,7 +63,12 @@ def action_body(action_id: str, value: str, user: str, channel: str, message_ts:
         "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
         "api_app_id": "A0APP",
         "token": "verification-token",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
         "trigger_id": "1.2.3",
         "channel": {"id": channel, "name": "support"},
         "message": {"type": "message", "ts": message_ts, "text": "answer"},

@@ -24,7 +24,9 @@ import jsonschema
 from tests.support.paths import SLACK_SPECS
 
 BOT_USER_ID = "U0BOTUSER"
-BOT_ID = "B0BOTID"
+# Parameters newer than the frozen 2021 spec that slack_sdk sends: team_id (org-wide apps).
+NEWER_PARAMETERS = {"team_id"}
+BOT_ID = "B0BOTID00"
 
 
 @cache
@@ -57,6 +59,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    response: dict[str, Any] = field(default_factory=dict)
     at: float = field(default_factory=time.monotonic)
 
 
@@ -120,7 +123,7 @@ class SlackStub:
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         operation = _operation(method)
         if operation is not None:
-            declared = {p["name"] for p in operation.get("parameters", [])}
+            declared = {p["name"] for p in operation.get("parameters", [])} | NEWER_PARAMETERS
             unknown = set(params) - declared
             if unknown:
                 return {"ok": False, "error": "invalid_arguments", "unknown": sorted(unknown)}
@@ -187,9 +190,10 @@ class SlackStub:
                     self._send({"ok": True})
                     return
                 method = self.path.removeprefix("/api/")
+                response = stub.answer(method, params)
                 with stub._lock:
-                    stub.calls.append(Call(method, params, dict(self.headers)))
-                self._send(stub.answer(method, params))
+                    stub.calls.append(Call(method, params, dict(self.headers), response))
+                self._send(response)
 
             do_GET = do_POST
 

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.app import build_app
+from supportbot.services import Services, build_services
+from supportbot.settings import Settings
+from tests.support.signing import signed_headers
+from tests.support.slack_stub import SlackStub
+
+
+@dataclass
+class Bolt:
+    app: App
+    services: Services
+    stub: SlackStub
+
+    def dispatch(self, body: str, headers: dict[str, str] | None = None) -> BoltResponse:
+        all_headers = {**signed_headers(body), **(headers or {})}
+        if body.startswith("{"):
+            all_headers["Content-Type"] = "application/json"
+        else:
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return self.app.dispatch(BoltRequest(body=body, headers=all_headers))
+
+    def posts(self):
+        return self.stub.calls_to("chat.postMessage")
+
+
+@pytest.fixture
+def bolt(settings: Settings, slack_stub: SlackStub) -> Iterator[Bolt]:
+    services = build_services(settings, show_progress=False)
+    yield Bolt(build_app(services), services, slack_stub)
+    services.ask.pool.shutdown(wait=True)
