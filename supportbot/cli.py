@@ -50,7 +50,7 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except SupportbotError as exc:
-            errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+            errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

@@ -1,0 +1,34 @@
+"""The layout shows the architecture: bot -> supportbot <- trainer, nothing imports upward."""
+
+import ast
+from pathlib import Path
+
+from tests.support.paths import PROJECT
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_core_imports_neither_bot_nor_trainer():
+    for path in (PROJECT / "supportbot").rglob("*.py"):
+        if path.name == "cli.py":  # the composition root, importing lazily inside commands
+            continue
+        assert not imported_packages(path) & {"bot", "trainer"}, path
+
+
+def test_bot_never_imports_trainer():
+    for path in (PROJECT / "bot").rglob("*.py"):
+        assert "trainer" not in imported_packages(path), path
+
+
+def test_services_never_import_bolt():
+    for path in (PROJECT / "supportbot").rglob("*.py"):
+        assert not imported_packages(path) & {"slack_bolt", "slack_sdk"}, path
