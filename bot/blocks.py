@@ -21,6 +21,8 @@ ZERO_WIDTH_SPACE = "\u200b"
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 Block = dict[str, Any]
+BUSY_TEXT = ":hourglass: Too many questions are being answered right now. Please ask again in a minute."
+FAILED_TEXT = ":warning: Sorry, something went wrong while answering. It has been logged for the team."
 
 
 def escape(text: str) -> str:

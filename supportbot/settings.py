@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         "labelled", description="labelled shows model names; blind shows A/B in random order"
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
+    answer_workers: int = Field(4, ge=1, le=64, description="questions answered at the same time")
+    max_pending_questions: int = Field(
+        100, ge=0, description="questions waiting for an answer before people are told to retry"
+    )
     responder_timeout_s: float = Field(180.0, gt=0, description="seconds to wait for one responder")
     local_hourly_rate_usd: float = Field(
         0.10, ge=0, description="hourly price of the machine running the local model, for its cost"

@@ -53,3 +53,12 @@ def test_secrets_never_appear_in_repr(monkeypatch):
     settings = load_settings()
     assert "very-secret" not in repr(settings)
     assert "very-secret" not in str(settings.model_dump())
+
+
+def test_readme_lists_every_variable():
+    from tests.conftest import SETTINGS_ENV
+    from tests.support.paths import PROJECT
+
+    readme = (PROJECT / "README.md").read_text()
+    missing = [name for name in SETTINGS_ENV if f"| `{name}` |" not in readme]
+    assert missing == []

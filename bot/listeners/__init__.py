@@ -2,11 +2,12 @@
 
 from slack_bolt import App
 
+from bot.background import Background
 from bot.listeners import actions, commands, events
 from supportbot.services import Services
 
 
-def register(app: App, services: Services) -> None:
-    commands.register(app, services)
-    events.register(app, services)
+def register(app: App, services: Services, background: Background) -> None:
+    commands.register(app, services, background)
+    events.register(app, services, background)
     actions.register(app, services)

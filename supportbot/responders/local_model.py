@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from supportbot.errors import ModelNotFound
 from supportbot.prompts import Message
@@ -42,6 +42,7 @@ def pick_dtype(name: str) -> Any:
 class LocalModel:
     def __init__(self, model_dir: Path, dtype: str = "auto", adapter_dir: Path | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         if not (model_dir / "config.json").exists():
@@ -51,9 +52,12 @@ class LocalModel:
         self.tokenizer: Any = AutoTokenizer.from_pretrained(
             model_dir, local_files_only=True, clean_up_tokenization_spaces=False
         )
-        self.model: Any = AutoModelForCausalLM.from_pretrained(
-            model_dir, dtype=pick_dtype(dtype), local_files_only=True
+        self.model: Any = cast(
+            Any,
+            AutoModelForCausalLM.from_pretrained(model_dir, dtype=pick_dtype(dtype), local_files_only=True),
         )
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model = self.model.to(self.device)
         self.model.eval()
         self.adapter_version: str | None = None
         self._lock = threading.Lock()
@@ -85,6 +89,7 @@ class LocalModel:
         encoded = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
         )
+        encoded = encoded.to(self.device)
         input_ids = encoded["input_ids"]
         pad_id = self.tokenizer.pad_token_id
         if pad_id is None:

@@ -9,6 +9,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.app import build_app
+from bot.background import Background
 from supportbot.services import Services, build_services
 from supportbot.settings import Settings
 from tests.support.signing import signed_headers
@@ -36,5 +37,7 @@ class Bolt:
 @pytest.fixture
 def bolt(settings: Settings, slack_stub: SlackStub) -> Iterator[Bolt]:
     services = build_services(settings, show_progress=False)
-    yield Bolt(build_app(services), services, slack_stub)
+    background = Background(settings.answer_workers, settings.max_pending_questions)
+    yield Bolt(build_app(services, background), services, slack_stub)
+    background.shutdown()
     services.ask.pool.shutdown(wait=True)

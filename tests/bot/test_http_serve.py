@@ -23,7 +23,7 @@ def free_port() -> int:
 @pytest.fixture
 def server(settings, tmp_path) -> Iterator[str]:
     port = free_port()
-    log = open(tmp_path / "serve.log", "w")
+    log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "supportbot", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
         env=os.environ.copy(),

@@ -1,5 +1,6 @@
 from slack_bolt import App
 
+from bot.background import Background
 from bot.listeners.commands import ask
 from supportbot.services import Services
 
@@ -7,5 +8,5 @@ from supportbot.services import Services
 COMMANDS = (ask.COMMAND,)
 
 
-def register(app: App, services: Services) -> None:
-    ask.register(app, services)
+def register(app: App, services: Services, background: Background) -> None:
+    ask.register(app, services, background)

@@ -1,5 +1,6 @@
 from slack_bolt import App
 
+from bot.background import Background
 from bot.listeners.events import app_mention, direct_message
 from supportbot.services import Services
 
@@ -7,6 +8,6 @@ from supportbot.services import Services
 EVENTS = (app_mention.EVENT, direct_message.EVENT)
 
 
-def register(app: App, services: Services) -> None:
-    app_mention.register(app, services)
-    direct_message.register(app, services)
+def register(app: App, services: Services, background: Background) -> None:
+    app_mention.register(app, services, background)
+    direct_message.register(app, services, background)

@@ -7,6 +7,8 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.background import Background
+from bot.blocks import BUSY_TEXT, FAILED_TEXT
 from bot.posting import post_answers
 from supportbot.errors import InvalidQuestion
 from supportbot.services import Services
@@ -19,14 +21,25 @@ def question_text(event: dict[str, Any]) -> str:
     return _MENTION.sub("", event.get("text") or "").strip()
 
 
-def answer_event(event: dict[str, Any], client: WebClient, services: Services) -> None:
+def queue_answer(
+    event: dict[str, Any], client: WebClient, services: Services, background: Background
+) -> None:
+    """Validate now (the person hears at once what is wrong), answer in the background."""
     channel, user = event["channel"], event.get("user", "")
     thread_ts = event.get("thread_ts") or event["ts"]
+
+    def tell(text: str) -> None:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=text)
+
     try:
-        question = services.ask.new_question(
-            question_text(event), user=user, channel=channel, thread_ts=thread_ts
-        )
+        text = services.ask.validate(question_text(event))
     except InvalidQuestion as exc:
-        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=f":warning: {exc}")
+        tell(f":warning: {exc}")
         return
-    post_answers(client, services.ask, question)
+
+    def answer() -> None:
+        question = services.ask.new_question(text, user=user, channel=channel, thread_ts=thread_ts)
+        post_answers(client, services.ask, question)
+
+    if not background.submit(answer, on_error=lambda: tell(FAILED_TEXT)):
+        tell(BUSY_TEXT)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners.events.asking import answer_event
+from bot.background import Background
+from bot.listeners.events.asking import queue_answer
 from supportbot.services import Services
 
 EVENT = "message.im"
@@ -23,11 +24,11 @@ def is_person_dm(event: dict[str, Any]) -> bool:
     )
 
 
-def register(app: App, services: Services) -> None:
-    def acknowledge(ack: Ack) -> None:
-        ack()
+def register(app: App, services: Services, background: Background) -> None:
+    @app.event("message", matchers=[is_person_dm])
+    def handle(event: dict[str, Any], client: WebClient) -> None:
+        queue_answer(event, client, services, background)
 
-    def answer(event: dict[str, Any], client: WebClient) -> None:
-        answer_event(event, client, services)
-
-    app.event("message", matchers=[is_person_dm])(ack=acknowledge, lazy=[answer])
+    @app.event("message")
+    def ignore_other_messages() -> None:
+        """The bot's own posts, edits and joins: acknowledged (Bolt acks events) and dropped."""
