@@ -90,11 +90,7 @@ def main() -> None:
         root = stub.wait_for("chat.postMessage", 1, timeout=300)[0]
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
-            answers = [
-                c
-                for c in stub.calls_to("chat.postMessage")
-                if c.params.get("thread_ts") == root.response["ts"]
-            ]
+            answers = [c for c in stub.calls_to("chat.postMessage") if c.params.get("thread_ts") == root.response["ts"]]
             if len(answers) == 2:
                 break
             time.sleep(0.1)
@@ -113,9 +109,7 @@ def main() -> None:
     print(row("signed /ask ack", acks))
     print(f"acks missed (not HTTP 200: Bolt gave up after 3 s): {missed} of {len(acks)}")
     print(f"ratio ack/baseline at p50: {statistics.median(acks) / statistics.median(baseline):.1f}x")
-    print(
-        f"first question: both answers posted {answer_s:.1f} s after the question (real SmolLM2, 32 tokens)"
-    )
+    print(f"first question: both answers posted {answer_s:.1f} s after the question (real SmolLM2, 32 tokens)")
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ class Background:
         self.pending = 0
         self._lock = threading.Lock()
 
-    def submit(
-        self, func: Callable[..., None], *args: Any, on_error: Callable[[], object] | None = None
-    ) -> bool:
+    def submit(self, func: Callable[..., None], *args: Any, on_error: Callable[[], object] | None = None) -> bool:
         """Queue ``func(*args)``; False when the backlog is full and nothing was queued."""
         with self._lock:
             if self.pending >= self.max_pending:
@@ -36,9 +34,7 @@ class Background:
         self.pool.submit(self._run, func, args, on_error)
         return True
 
-    def _run(
-        self, func: Callable[..., None], args: tuple[Any, ...], on_error: Callable[[], object] | None
-    ) -> None:
+    def _run(self, func: Callable[..., None], args: tuple[Any, ...], on_error: Callable[[], object] | None) -> None:
         try:
             func(*args)
         except Exception:

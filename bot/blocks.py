@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 from supportbot.cost import format_cost
-from supportbot.records import Answer
+from supportbot.records import Answer, Correction
+from supportbot.stats import Stats
 
 SECTION_LIMIT = 3000
 MESSAGE_BLOCK_LIMIT = 50
@@ -92,6 +93,12 @@ def feedback_buttons(answer_id: str) -> Block:
                 "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
                 "value": answer_id,
             },
+            {
+                "type": "button",
+                "action_id": "suggest_correction",
+                "text": {"type": "plain_text", "text": ":pencil2: Suggest a correction", "emoji": True},
+                "value": answer_id,
+            },
         ],
     }
 
@@ -126,3 +133,116 @@ def question_message(user: str, question: str) -> dict[str, Any]:
     text = f"<@{user}> asked: {escape(question)}"
     chunks = split_text(text)
     return {"text": chunks[0], "blocks": [_section(chunk) for chunk in chunks[:MAX_ANSWER_SECTIONS]]}
+
+
+CORRECTION_CALLBACK = "correction_modal"
+CORRECTION_BLOCK = "correction"
+CORRECTION_ACTION = "corrected_answer"
+MODAL_TEXT_LIMIT = 3000  # a plain_text_input's initial_value and a modal's text objects
+
+
+def correction_modal(answer: Answer, question: str, private_metadata: str) -> dict[str, Any]:
+    """The modal a "Suggest a correction" button opens, prefilled with the answer."""
+    shown_question = question if len(question) <= MODAL_TEXT_LIMIT - 20 else question[: MODAL_TEXT_LIMIT - 21] + "…"
+    return {
+        "type": "modal",
+        "callback_id": CORRECTION_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Suggest a correction"},
+        "submit": {"type": "plain_text", "text": "Submit"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"*Question:* {escape(shown_question)}", "verbatim": True},
+            },
+            {
+                "type": "input",
+                "block_id": CORRECTION_BLOCK,
+                "label": {"type": "plain_text", "text": "The answer, as it should have been"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": CORRECTION_ACTION,
+                    "multiline": True,
+                    "initial_value": answer.text[:MODAL_TEXT_LIMIT],
+                },
+            },
+        ],
+    }
+
+
+def review_message(correction: Correction, question: str, original: str | None) -> dict[str, Any]:
+    """The message reviewers approve or reject a correction from."""
+    parts = [f"*Correction by <@{correction.user}>* for: {escape(question)}"]
+    if original:
+        parts.append(f"*Answer given:*\n{escape(original)}")
+    parts.append(f"*Suggested answer:*\n{escape(correction.text)}")
+    body = "\n\n".join(parts)
+    blocks: list[Block] = [_section(chunk) for chunk in split_text(body)[:MAX_ANSWER_SECTIONS]]
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": f"review:{correction.id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "approve_correction",
+                    "style": "primary",
+                    "text": {"type": "plain_text", "text": "Approve"},
+                    "value": correction.id,
+                },
+                {
+                    "type": "button",
+                    "action_id": "reject_correction",
+                    "style": "danger",
+                    "text": {"type": "plain_text", "text": "Reject"},
+                    "value": correction.id,
+                },
+            ],
+        }
+    )
+    return {"text": f"Correction by <@{correction.user}> waiting for review", "blocks": blocks}
+
+
+def reviewed_message(correction: Correction, question: str) -> dict[str, Any]:
+    """The review message once decided: the buttons are replaced by the outcome."""
+    verdict = ":white_check_mark: Approved" if correction.status == "approved" else ":x: Rejected"
+    text = (
+        f"{verdict} by <@{correction.reviewer}>: correction by <@{correction.user}> for "
+        f"{escape(question)}\n\n{escape(correction.text)}"
+    )
+    return {
+        "text": f"{verdict} by <@{correction.reviewer}>",
+        "blocks": [_section(c) for c in split_text(text)[:MAX_ANSWER_SECTIONS]],
+    }
+
+
+def correction_received_text(correction: Correction, review_channel: str | None) -> str:
+    if correction.status == "approved":
+        return ":white_check_mark: Thanks! Your correction is approved and will be used in the next training."
+    if review_channel:
+        return (
+            f":hourglass: Thanks! Your correction was sent to <#{review_channel}> for review; "
+            "I'll tell you the outcome."
+        )
+    return ":hourglass: Thanks! Your correction is waiting for a reviewer; I'll tell you the outcome."
+
+
+def review_outcome_text(correction: Correction, question: str) -> str:
+    verdict = "approved" if correction.status == "approved" else "rejected"
+    return f"Your correction for _{escape(question)}_ was *{verdict}* by <@{correction.reviewer}>."
+
+
+def stats_text(stats: Stats) -> str:
+    lines = [f"*supportbot stats* · {stats.questions:,} questions, {stats.answers:,} answers"]
+    for variant, tally in stats.votes.items():
+        name = "Prompted" if variant == "prompted" else "Fine-tuned"
+        lines.append(f"• {name}: {tally.up:,} :thumbsup:  {tally.down:,} :thumbsdown:")
+    c = stats.corrections
+    lines.append(
+        f"• Corrections: {c.get('pending', 0):,} pending, {c.get('approved', 0):,} approved, "
+        f"{c.get('rejected', 0):,} rejected"
+    )
+    since = "since the last training" if stats.last_training_at else "so far (no training yet)"
+    lines.append(f"• Training examples: {stats.new_since_training:,} new {since}, {stats.eligible:,} eligible in all")
+    return "\n".join(lines)

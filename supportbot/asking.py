@@ -86,8 +86,7 @@ class AskService:
     def answer(self, question: Question) -> list[Outcome]:
         """Both responders answer concurrently; returns outcomes in presentation order."""
         futures: dict[Variant, Future[Answer]] = {
-            variant: self.pool.submit(self.responders[variant].answer, question.text)
-            for variant in question.order
+            variant: self.pool.submit(self.responders[variant].answer, question.text) for variant in question.order
         }
         wait(futures.values(), timeout=self.responder_timeout_s)
         outcomes = []

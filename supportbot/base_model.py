@@ -51,8 +51,7 @@ def resolve_base_model(settings: Settings, show_progress: bool = True) -> Path:
     if settings.base_model is not None:
         if not is_model_dir(settings.base_model):
             raise ModelNotFound(
-                f"BASE_MODEL={settings.base_model} is not a model directory "
-                "(it needs config.json and *.safetensors)."
+                f"BASE_MODEL={settings.base_model} is not a model directory (it needs config.json and *.safetensors)."
             )
         return settings.base_model
     target = converted_dir(settings)

@@ -41,9 +41,7 @@ class PriceTable:
         except FileNotFoundError:
             raise ConfigError(f"{where} does not exist") from None
         except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"{where} must be a YAML list of {{pattern, input, output}} entries: {exc}"
-            ) from None
+            raise ConfigError(f"{where} must be a YAML list of {{pattern, input, output}} entries: {exc}") from None
 
     def lookup(self, model: str) -> Price | None:
         for price in self.prices:
@@ -55,9 +53,7 @@ class PriceTable:
         price = self.lookup(model)
         if price is None:
             return None
-        return (
-            usage.prompt_tokens * price.input_per_1m + usage.completion_tokens * price.output_per_1m
-        ) / 1e6
+        return (usage.prompt_tokens * price.input_per_1m + usage.completion_tokens * price.output_per_1m) / 1e6
 
 
 def compute_cost(seconds: float, hourly_rate_usd: float) -> float:

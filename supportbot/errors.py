@@ -23,3 +23,19 @@ class ResponderTimeout(ResponderError):
 
 class ModelNotFound(SupportbotError):
     """A configured local model directory or the bundled GGUF is missing."""
+
+
+class InvalidCorrection(SupportbotError):
+    """A suggested correction cannot be stored as given (empty, unchanged, too long)."""
+
+
+class NotAllowed(SupportbotError):
+    """The person may not do this (review without being a reviewer, admin commands)."""
+
+
+class AlreadyReviewed(SupportbotError):
+    """Someone else reviewed this correction first."""
+
+
+class InvalidImport(SupportbotError):
+    """An import or restore file cannot be used as given."""

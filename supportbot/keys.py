@@ -28,6 +28,50 @@ class Keys:
         """Hash of Slack user id -> current vote (1 or -1) on one answer."""
         return f"{self.prefix}answer:{answer_id}:votes"
 
+    def vote_times(self, answer_id: str) -> str:
+        """Hash of Slack user id -> when their current vote on one answer was cast."""
+        return f"{self.prefix}answer:{answer_id}:voted_at"
+
+    @property
+    def voted(self) -> str:
+        """Sorted set of answer ids that have votes, scored by the last change."""
+        return f"{self.prefix}voted"
+
+    def thread(self, channel: str, thread_ts: str) -> str:
+        """The question id whose answers live in Slack thread (channel, thread_ts)."""
+        return f"{self.prefix}thread:{channel}:{thread_ts}"
+
+    def correction(self, correction_id: str) -> str:
+        """JSON of one Correction."""
+        return f"{self.prefix}correction:{correction_id}"
+
+    def corrections(self, status: str) -> str:
+        """Sorted set of correction ids with one status (pending/approved/rejected), by creation."""
+        return f"{self.prefix}corrections:{status}"
+
+    def seed(self, seed_id: str) -> str:
+        """JSON of one imported SeedExample."""
+        return f"{self.prefix}seed:{seed_id}"
+
+    @property
+    def seeds(self) -> str:
+        """Sorted set of seed example ids by import time."""
+        return f"{self.prefix}seeds"
+
+    @property
+    def splits(self) -> str:
+        """Hash of normalised question -> train|eval, set once: an example never changes split."""
+        return f"{self.prefix}splits"
+
+    @property
+    def datasets(self) -> str:
+        """Sorted set of dataset snapshot hashes by build time."""
+        return f"{self.prefix}datasets"
+
+    def dataset(self, snapshot: str) -> str:
+        """JSON stats of one dataset snapshot."""
+        return f"{self.prefix}dataset:{snapshot}"
+
     def message(self, channel: str, ts: str) -> str:
         """The answer id posted as Slack message (channel, ts): how a reaction finds its answer."""
         return f"{self.prefix}message:{channel}:{ts}"

@@ -45,8 +45,7 @@ class PromptSet:
                 examples.append((str(row["question"]), str(row["answer"])))
             except (ValueError, KeyError, TypeError):
                 raise ConfigError(
-                    f"{where}: examples.jsonl line {number} must be a JSON object with "
-                    '"question" and "answer"'
+                    f'{where}: examples.jsonl line {number} must be a JSON object with "question" and "answer"'
                 ) from None
         return cls(system, knowledge, tuple(examples))
 

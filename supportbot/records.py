@@ -155,3 +155,91 @@ class Failure:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
         return cls(data["variant"], data["reason"], data["question_id"], float(data["created_at"]))
+
+
+CorrectionStatus = Literal["pending", "approved", "rejected"]
+
+
+@dataclass
+class Correction:
+    """A person's corrected answer to a question (to one answer of it, when made from a button)."""
+
+    question_id: str
+    text: str
+    user: str
+    answer_id: str | None = None
+    status: CorrectionStatus = "pending"
+    via: str = "modal"  # modal | thread
+    reviewer: str | None = None
+    reviewed_at: float | None = None
+    review_channel: str | None = None
+    review_ts: str | None = None
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question_id": self.question_id,
+            "answer_id": self.answer_id,
+            "text": self.text,
+            "user": self.user,
+            "status": self.status,
+            "via": self.via,
+            "reviewer": self.reviewer,
+            "reviewed_at": self.reviewed_at,
+            "review_channel": self.review_channel,
+            "review_ts": self.review_ts,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Correction:
+        reviewed_at = data.get("reviewed_at")
+        return cls(
+            id=data["id"],
+            question_id=data["question_id"],
+            answer_id=data.get("answer_id"),
+            text=data["text"],
+            user=data["user"],
+            status=data.get("status", "pending"),
+            via=data.get("via", "modal"),
+            reviewer=data.get("reviewer"),
+            reviewed_at=None if reviewed_at is None else float(reviewed_at),
+            review_channel=data.get("review_channel"),
+            review_ts=data.get("review_ts"),
+            created_at=float(data["created_at"]),
+        )
+
+
+@dataclass
+class SeedExample:
+    """A question/answer pair imported from a file (the team's history, a public dataset)."""
+
+    id: str
+    question: str
+    answer: str
+    source: str
+    label: str | None = None
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answer": self.answer,
+            "source": self.source,
+            "label": self.label,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SeedExample:
+        return cls(
+            id=data["id"],
+            question=data["question"],
+            answer=data["answer"],
+            source=data["source"],
+            label=data.get("label"),
+            created_at=float(data["created_at"]),
+        )

@@ -23,9 +23,7 @@ def redacted(url: str) -> str:
 
 def connect(settings: Settings) -> redis.Redis:
     url = settings.redis_url or EmbeddedRedis(settings.data_dir / "redis").start()
-    client = redis.Redis.from_url(
-        url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30
-    )
+    client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30)
     try:
         client.ping()
     except redis.RedisError as exc:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from supportbot.asking import AskService
 from supportbot.base_model import resolve_base_model
+from supportbot.corrections import CorrectionService
 from supportbot.cost import PriceTable
+from supportbot.feedback import FeedbackService
 from supportbot.prompts import PromptSet
 from supportbot.records import Variant
 from supportbot.redis_conn import connect
@@ -27,6 +29,8 @@ class Services:
     settings: Settings
     store: Store
     ask: AskService
+    feedback: FeedbackService
+    corrections: CorrectionService
 
 
 def build_responders(settings: Settings, show_progress: bool = True) -> dict[Variant, Responder]:
@@ -76,4 +80,9 @@ def build_services(
         responder_timeout_s=settings.responder_timeout_s,
         blind=settings.presentation == "blind",
     )
-    return Services(settings, store, ask)
+    feedback = FeedbackService(store, settings.up_names, settings.down_names)
+    trusted, reviewers = settings.trusted_ids, settings.reviewer_ids
+    corrections = CorrectionService(
+        store.corrections, is_trusted=trusted.__contains__, is_reviewer=reviewers.__contains__
+    )
+    return Services(settings, store, ask, feedback, corrections)

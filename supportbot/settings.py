@@ -25,9 +25,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """supportbot's configuration. Each field is read from the upper-case variable of its name."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", case_sensitive=False, populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False, populate_by_name=True)
 
     data_dir: Path = Field(
         default_factory=_default_data_dir,
@@ -37,9 +35,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="Redis URL such as redis://host:6379/0; unset starts an embedded Redis"
     )
-    key_prefix: str = Field(
-        "sb:", validation_alias="SUPPORTBOT_KEY_PREFIX", description="prefix of every Redis key"
-    )
+    key_prefix: str = Field("sb:", validation_alias="SUPPORTBOT_KEY_PREFIX", description="prefix of every Redis key")
 
     slack_bot_token: SecretStr | None = Field(None, description="the bot token, xoxb-...")
     slack_signing_secret: SecretStr | None = Field(None, description="the app's signing secret")
@@ -78,6 +74,18 @@ class Settings(BaseSettings):
     local_hourly_rate_usd: float = Field(
         0.10, ge=0, description="hourly price of the machine running the local model, for its cost"
     )
+    up_reactions: str = Field("+1,thumbsup", description="comma-separated emoji names that count as 👍")
+    down_reactions: str = Field("-1,thumbsdown", description="comma-separated emoji names that count as 👎")
+    correction_prefix: str = Field(
+        "correction:", min_length=1, description="a thread reply starting with this is a correction"
+    )
+    trusted_users: str = Field(
+        "",
+        description="comma-separated Slack user ids (U…) or user-group ids (S…) whose corrections count at once",
+    )
+    reviewers: str = Field("", description="comma-separated user or user-group ids who review; empty: TRUSTED_USERS")
+    review_channel: str | None = Field(None, description="channel id where corrections wait for review")
+    eval_percent: int = Field(10, ge=1, le=50, description="share of questions held out for evaluation, in %")
     price_table: Path | None = Field(None, description="YAML price table for API models (see README)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
@@ -94,6 +102,26 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
+
+    @property
+    def up_names(self) -> frozenset[str]:
+        return _names(self.up_reactions)
+
+    @property
+    def down_names(self) -> frozenset[str]:
+        return _names(self.down_reactions)
+
+    @property
+    def trusted_ids(self) -> frozenset[str]:
+        return _names(self.trusted_users)
+
+    @property
+    def reviewer_ids(self) -> frozenset[str]:
+        return _names(self.reviewers) or self.trusted_ids
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
 
     @property
     def models_dir(self) -> Path:
@@ -113,6 +141,10 @@ class Settings(BaseSettings):
                 f"{', '.join(missing)} not set: {mode} needs them. Copy them from your Slack app's "
                 "settings page (see README, 'Create the Slack app')."
             )
+
+
+def _names(value: str) -> frozenset[str]:
+    return frozenset(name.strip().strip(":") for name in value.split(",") if name.strip().strip(":"))
 
 
 def _env_name(field: str) -> str:

@@ -7,8 +7,11 @@ from typing import Any
 
 import redis
 
+from supportbot.corrections import CorrectionStore
 from supportbot.keys import Keys
 from supportbot.records import Answer, Failure, Question
+from supportbot.seeds import SeedStore
+from supportbot.votes import VoteStore
 
 EVENT_TTL_S = 24 * 3600  # Slack retries within minutes; a day is plenty.
 
@@ -19,27 +22,50 @@ class Store:
         # cannot express that, hence Any.
         self.redis: Any = client
         self.keys = Keys(prefix)
+        self.votes = VoteStore(self.redis, self.keys)
+        self.corrections = CorrectionStore(self.redis, self.keys)
+        self.seeds = SeedStore(self.redis, self.keys)
+
+    def write_question(self, pipe: Any, question: Question) -> None:
+        """Queue the commands that store ``question`` on a MULTI pipeline."""
+        pipe.set(self.keys.question(question.id), json.dumps(question.to_dict()))
+        pipe.zadd(self.keys.questions, {question.id: question.created_at})
+        if question.thread_ts:
+            pipe.set(self.keys.thread(question.channel, question.thread_ts), question.id)
 
     def save_question(self, question: Question) -> None:
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.question(question.id), json.dumps(question.to_dict()))
-            pipe.zadd(self.keys.questions, {question.id: question.created_at})
+            self.write_question(pipe, question)
             pipe.execute()
+
+    def question_for_thread(self, channel: str, thread_ts: str) -> Question | None:
+        question_id = self.redis.get(self.keys.thread(channel, thread_ts))
+        return None if question_id is None else self.get_question(question_id)
+
+    def question_ids(self) -> list[str]:
+        return list(self.redis.zrange(self.keys.questions, 0, -1))
+
+    def answer_ids(self) -> list[str]:
+        return list(self.redis.zrange(self.keys.answers, 0, -1))
 
     def get_question(self, question_id: str) -> Question | None:
         raw = self.redis.get(self.keys.question(question_id))
         return None if raw is None else Question.from_dict(json.loads(raw))
 
-    def save_answer(self, answer: Answer) -> None:
-        """Store an answer, link it to its question and, once posted, to its Slack message."""
+    def write_answer(self, pipe: Any, answer: Answer) -> None:
+        """Queue the commands that store ``answer``, linked to its question and Slack message."""
         if not answer.question_id:
             raise ValueError("an answer must belong to a question")
+        pipe.set(self.keys.answer(answer.id), json.dumps(answer.to_dict()))
+        pipe.zadd(self.keys.answers, {answer.id: answer.created_at})
+        pipe.rpush(self.keys.question_answers(answer.question_id), answer.id)
+        if answer.channel and answer.ts:
+            pipe.set(self.keys.message(answer.channel, answer.ts), answer.id)
+
+    def save_answer(self, answer: Answer) -> None:
+        """Store an answer, link it to its question and, once posted, to its Slack message."""
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(self.keys.answer(answer.id), json.dumps(answer.to_dict()))
-            pipe.zadd(self.keys.answers, {answer.id: answer.created_at})
-            pipe.rpush(self.keys.question_answers(answer.question_id), answer.id)
-            if answer.channel and answer.ts:
-                pipe.set(self.keys.message(answer.channel, answer.ts), answer.id)
+            self.write_answer(pipe, answer)
             pipe.execute()
 
     def get_answer(self, answer_id: str) -> Answer | None:
@@ -55,17 +81,11 @@ class Store:
         answer_id = self.redis.get(self.keys.message(channel, ts))
         return None if answer_id is None else self.get_answer(answer_id)
 
-    def set_vote(self, answer_id: str, user: str, vote: int) -> None:
-        """One current vote per (answer, person): voting again replaces it, so repeats never add up."""
-        if vote not in (1, -1):
-            raise ValueError("a vote is 1 or -1")
-        self.redis.hset(self.keys.votes(answer_id), user, vote)
-
-    def votes(self, answer_id: str) -> dict[str, int]:
-        return {user: int(vote) for user, vote in self.redis.hgetall(self.keys.votes(answer_id)).items()}
+    def write_failure(self, pipe: Any, failure: Failure) -> None:
+        pipe.zadd(self.keys.failures, {json.dumps(failure.to_dict()): failure.created_at})
 
     def save_failure(self, failure: Failure) -> None:
-        self.redis.zadd(self.keys.failures, {json.dumps(failure.to_dict()): failure.created_at})
+        self.write_failure(self.redis, failure)
 
     def failures(self) -> list[Failure]:
         return [Failure.from_dict(json.loads(raw)) for raw in self.redis.zrange(self.keys.failures, 0, -1)]

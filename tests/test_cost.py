@@ -29,9 +29,7 @@ def test_custom_price_table(tmp_path):
     assert PriceTable.load(path).api_cost("llama-3", Usage(10**6, 10**6)) == pytest.approx(3)
 
 
-@pytest.mark.parametrize(
-    "content", ["- {pattern: x}\n", "- {pattern: x, input: cheap, output: 1}\n", "[: bad"]
-)
+@pytest.mark.parametrize("content", ["- {pattern: x}\n", "- {pattern: x, input: cheap, output: 1}\n", "[: bad"])
 def test_malformed_price_table_is_a_clear_error(tmp_path, content):
     path = tmp_path / "prices.yml"
     path.write_text(content)

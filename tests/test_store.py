@@ -51,15 +51,6 @@ def test_answer_without_a_question_is_refused(redis_client):
     assert redis_client.keys("*") == []
 
 
-def test_one_current_vote_per_person(redis_client):
-    store = Store(redis_client)
-    store.set_vote("a1", "U1", 1)
-    store.set_vote("a1", "U1", 1)
-    store.set_vote("a1", "U2", -1)
-    store.set_vote("a1", "U2", 1)
-    assert store.votes("a1") == {"U1": 1, "U2": 1}
-
-
 def test_first_delivery_only_once(redis_client):
     store = Store(redis_client)
     assert store.first_delivery("Ev1") is True

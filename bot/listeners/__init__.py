@@ -3,7 +3,7 @@
 from slack_bolt import App
 
 from bot.background import Background
-from bot.listeners import actions, commands, events
+from bot.listeners import actions, commands, events, views
 from supportbot.services import Services
 
 
@@ -11,3 +11,4 @@ def register(app: App, services: Services, background: Background) -> None:
     commands.register(app, services, background)
     events.register(app, services, background)
     actions.register(app, services)
+    views.register(app, services)

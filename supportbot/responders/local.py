@@ -54,9 +54,7 @@ class LocalPromptedResponder:
 
     variant: Variant = "prompted"
 
-    def __init__(
-        self, model: LocalModel, prompts: PromptSet, max_new_tokens: int, hourly_rate_usd: float
-    ) -> None:
+    def __init__(self, model: LocalModel, prompts: PromptSet, max_new_tokens: int, hourly_rate_usd: float) -> None:
         self.model = model
         self.prompts = prompts
         self.max_new_tokens = max_new_tokens

@@ -110,7 +110,5 @@ class LocalModel:
                 output = self.model.generate(**kwargs)
             compute_s = time.perf_counter() - started
         new_tokens = output[0, input_ids.shape[1] :]
-        text = self.tokenizer.decode(
-            new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False
-        ).strip()
+        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
         return Generation(text, int(input_ids.shape[1]), int(new_tokens.shape[0]), compute_s)

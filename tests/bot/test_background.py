@@ -47,9 +47,7 @@ def test_many_slow_questions_never_block_the_next_ack(settings, slack_stub, slow
     services = build_services(settings, show_progress=False)
     background = Background(settings.answer_workers, settings.max_pending_questions)
     bolt = Bolt(build_app(services, background), services, slack_stub)
-    statuses = [
-        bolt.dispatch(slash_command_body(f"Question {i}?", slack_stub.response_url)).status for i in range(15)
-    ]
+    statuses = [bolt.dispatch(slash_command_body(f"Question {i}?", slack_stub.response_url)).status for i in range(15)]
     assert statuses == [200] * 15
     slow_openai.set()  # let the prompted side fail fast now; the answers then drain
     slack_stub.wait_for("chat.postMessage", 15 * 3, timeout=120)  # 15 roots, 15 answers, 15 warnings

@@ -55,7 +55,7 @@ def test_answer_message_layout():
     stats = message["blocks"][2]["elements"][0]["text"]
     assert stats == "gpt-4o-mini · 1,234 in + 56 out tokens · 2.3 s · $0.000400"
     buttons = message["blocks"][3]["elements"]
-    assert [b["action_id"] for b in buttons] == ["vote_up", "vote_down"]
+    assert [b["action_id"] for b in buttons] == ["vote_up", "vote_down", "suggest_correction"]
     assert {b["value"] for b in buttons} == {message["blocks"][3]["block_id"].split(":")[1]}
 
 
@@ -92,9 +92,7 @@ def test_a_medium_answer_is_split_but_complete():
 def test_split_text_never_exceeds_the_limit_and_loses_no_words(text):
     chunks = split_text(text, limit=500)
     assert all(len(chunk) <= 500 for chunk in chunks)
-    assert "".join(chunks).split() == text.split() or "".join("".join(chunks).split()) == "".join(
-        text.split()
-    )
+    assert "".join(chunks).split() == text.split() or "".join("".join(chunks).split()) == "".join(text.split())
 
 
 def test_split_text_does_not_cut_an_entity_in_half():

@@ -74,9 +74,7 @@ def test_direct_message_is_answered_in_its_thread(bolt):
     }
     bolt.dispatch(event_body(event, event_id="Ev0DM"))
     answers = bolt.stub.wait_for("chat.postMessage", 2)
-    assert {(c.params["channel"], c.params["thread_ts"]) for c in answers} == {
-        ("D0DIRECT1", "1700000003.000300")
-    }
+    assert {(c.params["channel"], c.params["thread_ts"]) for c in answers} == {("D0DIRECT1", "1700000003.000300")}
 
 
 def test_the_bots_own_messages_and_edits_are_ignored(bolt):

@@ -36,7 +36,7 @@ def test_votes_are_recorded_once_per_person(bolt):
     bolt.dispatch(action_body("vote_up", first_id, "U0BOB", "C0SUPPORT", first_ts))
     bolt.dispatch(action_body("vote_down", first_id, "U0BOB", "C0SUPPORT", first_ts))  # changed mind
     bolt.stub.wait_for("chat.postEphemeral", 4)
-    assert bolt.services.store.votes(first_id) == {"U0ALICE": 1, "U0BOB": -1}
+    assert bolt.services.store.votes.of(first_id) == {"U0ALICE": 1, "U0BOB": -1}
     thanks = bolt.stub.calls_to("chat.postEphemeral")[0].params
     assert thanks["user"] == "U0ALICE"
     assert "is recorded" in thanks["text"]

@@ -84,3 +84,54 @@ def action_body(action_id: str, value: str, user: str, channel: str, message_ts:
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def reaction_body(
+    reaction: str, user: str, channel: str, ts: str, added: bool = True, event_id: str = "EvR0001"
+) -> str:
+    event = {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": user,
+        "reaction": reaction,
+        "item_user": "U0BOTUSER",
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": str(time.time()),
+    }
+    return event_body(event, event_id=event_id)
+
+
+def view_submission_body(user: str, private_metadata: str, value: str | None, callback_id: str) -> str:
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM", "domain": "example"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
+        "api_app_id": "A0APP",
+        "token": "verification-token",
+        "trigger_id": "1.2.3",
+        "view": {
+            "id": "V0VIEW0001",
+            "team_id": "T0TEAM",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "blocks": [],
+            "state": {"values": {"correction": {"corrected_answer": {"type": "plain_text_input", "value": value}}}},
+            "hash": "1.abc",
+        },
+        "response_urls": [],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def thread_message_body(text: str, user: str, channel: str, thread_ts: str, ts: str, event_id: str) -> str:
+    event = {
+        "type": "message",
+        "channel_type": "im" if channel.startswith("D") else "channel",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "thread_ts": thread_ts,
+        "event_ts": ts,
+    }
+    return event_body(event, event_id=event_id)

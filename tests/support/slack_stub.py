@@ -68,6 +68,7 @@ class SlackStub:
         self.calls: list[Call] = []
         self.failures: dict[str, list[str]] = {}
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
+        self.groups: dict[str, list[str]] = {}  # user group id -> members, for usergroups.users.list
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -143,6 +144,9 @@ class SlackStub:
             }
         elif method == "chat.postMessage":
             ts = self.next_ts()
+            channel = params["channel"]
+            if channel[:1] in ("U", "W"):  # posting to a user id opens the app's DM with them
+                channel = "D0DM" + channel[1:].ljust(6, "0")
             message: dict[str, Any] = {
                 "type": "message",
                 "subtype": "bot_message",
@@ -152,9 +156,23 @@ class SlackStub:
             }
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
-            body = {"ok": True, "channel": params["channel"], "ts": ts, "message": message}
+            body = {"ok": True, "channel": channel, "ts": ts, "message": message}
         elif method == "chat.postEphemeral":
             body = {"ok": True, "message_ts": self.next_ts()}
+        elif method == "chat.update":
+            text = params.get("text", "")
+            body = {
+                "ok": True,
+                "channel": params["channel"],
+                "ts": params["ts"],
+                "text": text,
+                "message": {"text": text},
+            }
+        elif method == "views.open":
+            view = params["view"] if isinstance(params["view"], dict) else json.loads(params["view"])
+            body = {"ok": True, "view": {"id": "V0VIEW0001", **view}}
+        elif method == "usergroups.users.list":
+            body = {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
         else:
             body = {"ok": False, "error": "unknown_method"}
             return body

@@ -21,9 +21,7 @@ def question_text(event: dict[str, Any]) -> str:
     return _MENTION.sub("", event.get("text") or "").strip()
 
 
-def queue_answer(
-    event: dict[str, Any], client: WebClient, services: Services, background: Background
-) -> None:
+def queue_answer(event: dict[str, Any], client: WebClient, services: Services, background: Background) -> None:
     """Validate now (the person hears at once what is wrong), answer in the background."""
     channel, user = event["channel"], event.get("user", "")
     thread_ts = event.get("thread_ts") or event["ts"]

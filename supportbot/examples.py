@@ -1,0 +1,42 @@
+"""Which data may be trained on: imported seeds, approved corrections, and answers with net
+positive votes from distinct people. Nothing else, ever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from supportbot.store import Store
+
+Source = Literal["seed", "correction", "vote"]
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    answer: str
+    source: Source
+    ref: str  # id of the seed, correction or answer it came from
+    created_at: float  # when it became eligible
+    label: str | None = None
+
+
+def eligible_examples(store: Store) -> list[Example]:
+    examples = [
+        Example(seed.question, seed.answer, "seed", seed.id, seed.created_at, seed.label) for seed in store.seeds.all()
+    ]
+    for correction in store.corrections.with_status("approved"):
+        question = store.get_question(correction.question_id)
+        if question is not None:
+            at = correction.reviewed_at or correction.created_at
+            examples.append(Example(question.text, correction.text, "correction", correction.id, at))
+    for answer_id in store.votes.voted_answer_ids():
+        if store.votes.tally(answer_id).net <= 0:
+            continue
+        answer = store.get_answer(answer_id)
+        question = store.get_question(answer.question_id) if answer else None
+        if answer is None or question is None:
+            continue
+        at = max(store.votes.times(answer_id).values(), default=answer.created_at)
+        examples.append(Example(question.text, answer.text, "vote", answer.id, at))
+    return examples

@@ -1,0 +1,123 @@
+"""Dataset snapshots: only eligible data, redacted, merged, split stably, content-addressed."""
+
+import json
+
+from supportbot.corrections import CorrectionService
+from supportbot.records import Answer, Question, Usage
+from supportbot.splits import hashed_split, normalise
+from supportbot.store import Store
+from tests.support.paths import DATA
+from trainer.dataset import build_snapshot, load_snapshot
+from trainer.importer import Mapping, parse
+
+
+def import_bitext(store: Store, limit: int | None = None) -> None:
+    seeds = parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds
+    store.seeds.add_all(seeds[:limit])
+
+
+def asked(store: Store, text: str, answer_text: str, at: float = 1000.0) -> Answer:
+    question = Question(text=text, user="U1", channel="C1", thread_ts=f"{at}", created_at=at)
+    store.save_question(question)
+    answer = Answer(
+        variant="finetuned",
+        text=answer_text,
+        model="m",
+        usage=Usage(1, 1),
+        latency_s=1.0,
+        cost_usd=None,
+        question_id=question.id,
+        created_at=at,
+    )
+    store.save_answer(answer)
+    return answer
+
+
+def questions_by_split(path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {"train": set(), "eval": set()}
+    for row in load_snapshot(path):
+        out[row["split"]].add(normalise(row["messages"][1]["content"]))
+    return out
+
+
+def test_bitext_snapshot_is_stable_across_rebuilds(redis_client, tmp_path):
+    store = Store(redis_client)
+    import_bitext(store)
+    first = build_snapshot(store, tmp_path, eval_percent=10)
+    again = build_snapshot(store, tmp_path, eval_percent=10)
+    assert first.created and not again.created
+    assert again.name == first.name
+    assert first.path.name == f"{first.name}.jsonl"
+    assert json.loads((tmp_path / f"{first.name}.stats.json").read_text()) == first.stats
+    stats = first.stats
+    assert stats["eligible"] == 3633
+    assert stats["examples"] + stats["merged_duplicates"] == 3633
+    assert stats["by_source"] == {"seed": stats["examples"]}
+    assert len(stats["by_label"]) == 27
+    assert 0.05 < stats["by_split"]["eval"] / stats["examples"] < 0.15
+    row = load_snapshot(first.path)[0]
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert not (first.path.stat().st_mode & 0o222)  # immutable: read-only
+
+    splits = questions_by_split(first.path)
+    assert not splits["train"] & splits["eval"]  # no eval question leaks into training
+
+
+def test_the_eval_split_is_frozen_and_only_grows(redis_client, tmp_path):
+    store = Store(redis_client)
+    import_bitext(store, limit=400)
+    before = questions_by_split(build_snapshot(store, tmp_path, eval_percent=10).path)
+    import_bitext(store)  # more data arrives...
+    after = questions_by_split(build_snapshot(store, tmp_path, eval_percent=40).path)  # ...and the share changes
+    assert before["eval"] <= after["eval"]  # nothing left eval
+    assert before["train"] <= after["train"]  # nothing left train
+    new_eval = after["eval"] - before["eval"]
+    assert new_eval and all(hashed_split(key, 40) == "eval" for key in new_eval)
+
+
+def test_untrusted_correction_enters_only_after_approval(redis_client, tmp_path):
+    store = Store(redis_client)
+    answer = asked(store, "How long does a refund take?", "No idea.")
+    service = CorrectionService(
+        store.corrections, is_trusted=lambda u: u == "U0LEAD", is_reviewer={"U0LEAD"}.__contains__
+    )
+    pending = service.submit(answer.question_id, "Refunds take 5-10 business days.", "U0ALICE", answer_id=answer.id)
+    assert pending.status == "pending"
+    texts = [r["messages"][2]["content"] for r in load_snapshot(build_snapshot(store, tmp_path).path)]
+    assert "Refunds take 5-10 business days." not in texts
+
+    service.review(pending.id, "U0LEAD", approve=True)
+    rows = load_snapshot(build_snapshot(store, tmp_path).path)
+    assert [(r["messages"][2]["content"], r["source"]) for r in rows] == [
+        ("Refunds take 5-10 business days.", "correction")
+    ]
+
+
+def test_only_answers_with_net_positive_votes_from_distinct_people(redis_client, tmp_path):
+    store = Store(redis_client)
+    liked = asked(store, "Can I pay by PayPal?", "Yes, PayPal works.", at=1.0)
+    split_vote = asked(store, "Do you ship to Mars?", "Yes, in 2 days.", at=2.0)
+    self_liked = asked(store, "Where is my invoice?", "Order History > Invoice.", at=3.0)
+    store.votes.set(liked.id, "U1", 1)
+    store.votes.set(liked.id, "U2", 1)
+    store.votes.set(liked.id, "U3", -1)
+    store.votes.set(split_vote.id, "U1", 1)
+    store.votes.set(split_vote.id, "U2", -1)
+    for _ in range(5):  # one person voting many times is one vote
+        store.votes.set(self_liked.id, "U9", 1)
+    store.votes.set(self_liked.id, "U8", -1)
+    rows = load_snapshot(build_snapshot(store, tmp_path).path)
+    assert [(r["messages"][1]["content"], r["source"]) for r in rows] == [("Can I pay by PayPal?", "vote")]
+
+
+def test_near_duplicates_merge_newest_wins_and_pii_is_redacted(redis_client, tmp_path):
+    store = Store(redis_client)
+    old = asked(store, "Cancel order 12345!", "Old answer.", at=10.0)
+    new = asked(store, "cancel order 98765", "New answer, mail help@example.com", at=20.0)
+    for answer in (old, new):
+        store.votes.set(answer.id, "U1", 1)
+    snapshot = build_snapshot(store, tmp_path)
+    (row,) = load_snapshot(snapshot.path)
+    assert row["messages"][2]["content"] == "New answer, mail [EMAIL]"
+    assert snapshot.stats["merged_duplicates"] == 1
+    assert snapshot.stats["redactions"] == {"email": 1}

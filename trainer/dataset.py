@@ -1,0 +1,99 @@
+"""Build an immutable, content-addressed dataset snapshot from the store.
+
+    supportbot dataset build
+
+Steps: take the eligible examples (seeds, approved corrections, net-positive answers), redact
+personal data and secrets, merge near-duplicate questions (same normalised text; the newest
+eligible answer wins), assign each to train or eval by the frozen split, and write one JSONL file
+in chat format (system / user / assistant messages) named by the hash of its content, plus a stats
+file. Rebuilding from the same store gives the same file name, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supportbot.examples import Example, eligible_examples
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT
+from supportbot.splits import SplitStore, normalise
+from supportbot.store import Store
+from trainer.redaction import Redactor
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str  # content hash
+    path: Path
+    stats: dict[str, Any]
+    created: bool  # False when an identical snapshot already existed
+
+
+def chat_record(example: Example, split: str, question: str, answer: str) -> dict[str, Any]:
+    return {
+        "messages": [
+            {"role": "system", "content": FINETUNED_SYSTEM_PROMPT},
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer},
+        ],
+        "split": split,
+        "source": example.source,
+        "ref": example.ref,
+        "label": example.label,
+    }
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Write a read-only file atomically; an existing one is left as it is."""
+    if path.exists():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.chmod(0o444)
+    os.replace(tmp, path)
+
+
+def build_snapshot(store: Store, out_dir: Path, eval_percent: int = 10) -> Snapshot:
+    examples = eligible_examples(store)
+    redactor = Redactor()
+    newest: dict[str, tuple[Example, str, str]] = {}
+    for example in sorted(examples, key=lambda e: (e.created_at, e.source, e.ref)):
+        question, answer = redactor.redact(example.question), redactor.redact(example.answer)
+        newest[normalise(question)] = (example, question, answer)  # later (newer) wins
+    splits = SplitStore(store.redis, store.keys).assign(list(newest), eval_percent)
+
+    records = [chat_record(ex, splits[key], q, a) for key, (ex, q, a) in sorted(newest.items())]
+    records.sort(key=lambda r: (r["split"], normalise(r["messages"][1]["content"])))
+    content = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records).encode()
+    name = hashlib.sha256(content).hexdigest()[:16]
+    stats = {
+        "snapshot": name,
+        "examples": len(records),
+        "by_split": dict(sorted(Counter(r["split"] for r in records).items())),
+        "by_source": dict(sorted(Counter(r["source"] for r in records).items())),
+        "by_label": dict(sorted(Counter(r["label"] for r in records if r["label"]).items())),
+        "eligible": len(examples),
+        "merged_duplicates": len(examples) - len(records),
+        "redactions": dict(sorted(redactor.counts.items())),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.jsonl"
+    created = not path.exists()
+    _write_once(path, content)
+    _write_once(out_dir / f"{name}.stats.json", json.dumps(stats, indent=2, sort_keys=True).encode())
+    with store.redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(store.keys.datasets, {name: time.time()}, nx=True)
+        pipe.set(store.keys.dataset(name), json.dumps(stats), nx=True)
+        pipe.execute()
+    return Snapshot(name, path, stats, created)
+
+
+def load_snapshot(path: Path, split: str | None = None) -> list[dict[str, Any]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [row for row in rows if split is None or row["split"] == split]
