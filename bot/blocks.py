@@ -246,3 +246,10 @@ def stats_text(stats: Stats) -> str:
     since = "since the last training" if stats.last_training_at else "so far (no training yet)"
     lines.append(f"• Training examples: {stats.new_since_training:,} new {since}, {stats.eligible:,} eligible in all")
     return "\n".join(lines)
+
+
+RETRAIN_REFUSED = ":no_entry: Only admins can retrain (ADMIN_USERS)."
+
+
+def retrain_queued_text(user: str, job_id: str) -> str:
+    return f":inbox_tray: Retraining requested by <@{user}>: queued (job `{job_id}`). Progress follows in this thread."

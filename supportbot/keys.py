@@ -72,6 +72,39 @@ class Keys:
         """JSON stats of one dataset snapshot."""
         return f"{self.prefix}dataset:{snapshot}"
 
+    def adapter(self, version: str) -> str:
+        """JSON of one AdapterVersion."""
+        return f"{self.prefix}adapter:{version}"
+
+    @property
+    def adapters(self) -> str:
+        """Sorted set of adapter versions by number."""
+        return f"{self.prefix}adapters"
+
+    @property
+    def adapter_counter(self) -> str:
+        """INCR counter handing out version numbers."""
+        return f"{self.prefix}adapters:counter"
+
+    @property
+    def active_adapter(self) -> str:
+        """The version serving now. Switched in one command, so promotion is atomic."""
+        return f"{self.prefix}adapters:active"
+
+    @property
+    def adapter_events(self) -> str:
+        """Pub/sub channel announcing a new active adapter to running bots."""
+        return f"{self.prefix}adapters:events"
+
+    @property
+    def training_lock(self) -> str:
+        """Held while a training runs: at most one at a time."""
+        return f"{self.prefix}training:lock"
+
+    def schedule_fire(self, job: str, fire_time: str) -> str:
+        """Claimed by the one replica that runs a scheduled job for one fire time."""
+        return f"{self.prefix}schedule:{job}:{fire_time}"
+
     def message(self, channel: str, ts: str) -> str:
         """The answer id posted as Slack message (channel, ts): how a reaction finds its answer."""
         return f"{self.prefix}message:{channel}:{ts}"

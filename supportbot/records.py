@@ -243,3 +243,58 @@ class SeedExample:
             label=data.get("label"),
             created_at=float(data["created_at"]),
         )
+
+
+@dataclass
+class AdapterVersion:
+    """One trained LoRA adapter in the registry, with everything needed to judge and reproduce it."""
+
+    version: str  # v1, v2, ...
+    base_model: str
+    snapshot: str  # dataset snapshot hash it was trained on
+    uri: str  # where the adapter directory lives (a path or an fsspec URL)
+    trigger: str  # schedule | /retrain by U… | cli
+    config: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)  # training: loss, steps, tokens/s, ...
+    report: dict[str, Any] = field(default_factory=dict)  # the eval gate's report
+    status: str = "candidate"  # candidate | promoted | rejected
+    duration_s: float = 0.0
+    device: str = "cpu"
+    cost_usd: float | None = None
+    created_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "base_model": self.base_model,
+            "snapshot": self.snapshot,
+            "uri": self.uri,
+            "trigger": self.trigger,
+            "config": self.config,
+            "metrics": self.metrics,
+            "report": self.report,
+            "status": self.status,
+            "duration_s": self.duration_s,
+            "device": self.device,
+            "cost_usd": self.cost_usd,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdapterVersion:
+        cost = data.get("cost_usd")
+        return cls(
+            version=data["version"],
+            base_model=data["base_model"],
+            snapshot=data["snapshot"],
+            uri=data["uri"],
+            trigger=data["trigger"],
+            config=dict(data.get("config", {})),
+            metrics=dict(data.get("metrics", {})),
+            report=dict(data.get("report", {})),
+            status=data.get("status", "candidate"),
+            duration_s=float(data.get("duration_s", 0.0)),
+            device=data.get("device", "cpu"),
+            cost_usd=None if cost is None else float(cost),
+            created_at=float(data["created_at"]),
+        )

@@ -21,8 +21,13 @@ def redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=user + netloc))
 
 
+def resolve_url(settings: Settings) -> str:
+    """REDIS_URL, or the URL of the embedded Redis (started if needed)."""
+    return settings.redis_url or EmbeddedRedis(settings.data_dir / "redis").start()
+
+
 def connect(settings: Settings) -> redis.Redis:
-    url = settings.redis_url or EmbeddedRedis(settings.data_dir / "redis").start()
+    url = resolve_url(settings)
     client = redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=5, health_check_interval=30)
     try:
         client.ping()

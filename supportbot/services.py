@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.asking import AskService
 from supportbot.base_model import resolve_base_model
 from supportbot.corrections import CorrectionService
 from supportbot.cost import PriceTable
 from supportbot.feedback import FeedbackService
 from supportbot.prompts import PromptSet
-from supportbot.records import Variant
+from supportbot.records import AdapterVersion, Variant
 from supportbot.redis_conn import connect
 from supportbot.responders import Responder
 from supportbot.settings import Settings
 from supportbot.store import Store
+
+if TYPE_CHECKING:
+    from supportbot.responders.local_model import LocalModel
+    from supportbot.responders.prompted import PromptedResponder
 
 log = logging.getLogger(__name__)
 
@@ -31,40 +37,63 @@ class Services:
     ask: AskService
     feedback: FeedbackService
     corrections: CorrectionService
+    adapters: AdapterRegistry
+    local_model: LocalModel | None = None
+
+    def follow_adapter_switches(self) -> None:
+        """Hot-swap the fine-tuned side's adapter whenever one is promoted or rolled back."""
+        model = self.local_model
+        if model is None:
+            return
+        cache = self.settings.data_dir / "adapter-cache"
+
+        def switch(version: AdapterVersion) -> None:
+            model.load_adapter(fetch(version.uri, cache), version.version)
+
+        self.adapters.watch(switch)
 
 
-def build_responders(settings: Settings, show_progress: bool = True) -> dict[Variant, Responder]:
+def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) -> PromptedResponder:
+    from supportbot.responders.prompted import PromptedResponder
+
+    assert settings.openai_base_url is not None
+    return PromptedResponder(
+        base_url=settings.openai_base_url,
+        api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
+        model=settings.prompted_model,
+        prompts=prompts,
+        prices=PriceTable.load(settings.price_table),
+        max_new_tokens=max_new_tokens,
+        timeout_s=settings.prompted_timeout_s,
+        max_retries=settings.prompted_max_retries,
+    )
+
+
+def build_responders(
+    settings: Settings, adapters: AdapterRegistry | None = None, show_progress: bool = True
+) -> tuple[dict[Variant, Responder], LocalModel]:
     from supportbot.responders.local import LocalPromptedResponder, LocalResponder
     from supportbot.responders.local_model import LocalModel
 
     prompts = PromptSet.load(settings.prompt_dir)
-    model = LocalModel(
-        resolve_base_model(settings, show_progress=show_progress),
-        dtype=settings.local_dtype,
-        adapter_dir=settings.finetuned_adapter,
-    )
+    model = LocalModel(resolve_base_model(settings, show_progress=show_progress), dtype=settings.local_dtype)
+    active = adapters.active() if adapters is not None else None
+    if settings.finetuned_adapter is not None:
+        model.load_adapter(settings.finetuned_adapter)
+    elif active is not None:
+        model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
     rate = settings.local_hourly_rate_usd
     prompted: Responder
     if settings.openai_base_url:
-        from supportbot.responders.prompted import PromptedResponder
-
-        prompted = PromptedResponder(
-            base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
-            model=settings.prompted_model,
-            prompts=prompts,
-            prices=PriceTable.load(settings.price_table),
-            max_new_tokens=settings.max_new_tokens,
-            timeout_s=settings.prompted_timeout_s,
-            max_retries=settings.prompted_max_retries,
-        )
+        prompted = build_prompted(settings, prompts, settings.max_new_tokens)
     else:
         log.info("OPENAI_BASE_URL is not set: the prompted side runs on the local base model")
         prompted = LocalPromptedResponder(model, prompts, settings.max_new_tokens, rate)
-    return {
+    responders: dict[Variant, Responder] = {
         "prompted": prompted,
         "finetuned": LocalResponder(model, settings.max_new_tokens, rate),
     }
+    return responders, model
 
 
 def build_services(
@@ -73,8 +102,12 @@ def build_services(
     show_progress: bool = True,
 ) -> Services:
     store = Store(connect(settings), settings.key_prefix)
+    adapters = AdapterRegistry(store.redis, store.keys)
+    local_model = None
+    if responders is None:
+        responders, local_model = build_responders(settings, adapters, show_progress)
     ask = AskService(
-        responders=responders if responders is not None else build_responders(settings, show_progress),
+        responders=responders,
         store=store,
         max_question_chars=settings.max_question_chars,
         responder_timeout_s=settings.responder_timeout_s,
@@ -85,4 +118,4 @@ def build_services(
     corrections = CorrectionService(
         store.corrections, is_trusted=trusted.__contains__, is_reviewer=reviewers.__contains__
     )
-    return Services(settings, store, ask, feedback, corrections)
+    return Services(settings, store, ask, feedback, corrections, adapters, local_model)

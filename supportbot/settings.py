@@ -86,6 +86,28 @@ class Settings(BaseSettings):
     reviewers: str = Field("", description="comma-separated user or user-group ids who review; empty: TRUSTED_USERS")
     review_channel: str | None = Field(None, description="channel id where corrections wait for review")
     eval_percent: int = Field(10, ge=1, le=50, description="share of questions held out for evaluation, in %")
+    adapter_store: str | None = Field(
+        None, description="where adapters are stored: a directory or an fsspec URL; unset: <data dir>/adapters"
+    )
+    admin_users: str = Field("", description="comma-separated user or user-group ids allowed /retrain and rollback")
+    promote_margin: float = Field(
+        0.02, ge=0, le=1, description="accuracy a candidate must gain over the live adapter to be promoted"
+    )
+    min_new_examples: int = Field(20, ge=0, description="approved examples needed since the last version to retrain")
+    retrain_cron: str = Field("0 3 * * mon", description="when scheduled retraining runs (crontab fields)")
+    timezone: str = Field("UTC", description="time zone of RETRAIN_CRON, e.g. Europe/Berlin")
+    trainer_backend: Literal["auto", "peft", "unsloth"] = Field("auto", description="auto: unsloth on CUDA, else peft")
+    train_max_examples: int = Field(
+        300, ge=1, description="training examples per run (corrections and votes first, then seeds by label)"
+    )
+    train_epochs: float = Field(1.0, gt=0, le=20, description="passes over the training examples")
+    eval_limit: int = Field(40, ge=1, description="eval-split questions each model answers at the gate")
+    judge_threshold: float = Field(
+        0.49, gt=0, lt=1, description="cosine similarity at which the judge accepts an answer (calibrated)"
+    )
+    trainer_hourly_rate_usd: float = Field(
+        0.10, ge=0, description="hourly price of the training machine, for each version's cost"
+    )
     price_table: Path | None = Field(None, description="YAML price table for API models (see README)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
 
@@ -118,6 +140,14 @@ class Settings(BaseSettings):
     @property
     def reviewer_ids(self) -> frozenset[str]:
         return _names(self.reviewers) or self.trusted_ids
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return _names(self.admin_users)
+
+    @property
+    def adapter_store_uri(self) -> str:
+        return self.adapter_store or str(self.data_dir / "adapters")
 
     @property
     def datasets_dir(self) -> Path:

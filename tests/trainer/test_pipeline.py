@@ -1,0 +1,106 @@
+"""A whole retraining run on the tiny model: snapshot, train, gate, registry, promotion."""
+
+import json
+
+import pytest
+
+from supportbot.adapters import AdapterRegistry
+from supportbot.settings import load_settings
+from supportbot.store import Store
+from supportbot.training_lock import TrainingBusy, TrainingLock
+from tests.support.paths import DATA
+from trainer import pipeline
+from trainer.config import TrainConfig
+from trainer.evaluate import Decision
+from trainer.importer import Mapping, parse
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.stages: list[str] = []
+        self.steps: list[dict] = []
+
+    def stage(self, text: str) -> None:
+        self.stages.append(text)
+
+    def step(self, data: dict) -> None:
+        self.steps.append(data)
+
+
+@pytest.fixture
+def trained_env(monkeypatch, tiny_env, redis_client):
+    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "16")
+    monkeypatch.setenv("EVAL_LIMIT", "6")
+    monkeypatch.setenv("MIN_NEW_EXAMPLES", "5")
+    store = Store(redis_client)
+    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:150])
+    return load_settings(), store
+
+
+CONFIG = TrainConfig(max_steps=2, batch_size=4, max_length=96)
+
+
+def test_a_candidate_that_is_not_better_is_registered_but_never_served(trained_env):
+    settings, store = trained_env
+    reporter = Recorder()
+    outcome = pipeline.retrain(settings, store, trigger="test", reporter=reporter, config=CONFIG)
+    registry = AdapterRegistry(store.redis, store.keys)
+    assert outcome.status == "rejected"  # a random model does not beat the bare base
+    assert registry.active() is None
+    (version,) = registry.all()
+    assert version.version == "v1" and version.status == "rejected"
+    assert version.snapshot and version.trigger == "test" and version.cost_usd is not None
+    assert version.metrics["steps"] == 2 and version.config["max_steps"] == 2
+    report = version.report
+    assert set(report) >= {"candidate", "live", "prompted", "judge", "decision"}
+    assert report["live"]["name"] == "bare base"
+    assert len(report["candidate"]["examples"]) == 6
+    assert report["judge"]["threshold"] == settings.judge_threshold
+    assert (settings.data_dir / "adapters" / "v1" / "adapter_config.json").exists()
+    assert [s.split()[0] for s in reporter.stages] == [":gear:", ":mag:", ":no_entry:"]
+    assert len(reporter.steps) == 2
+    assert not list((settings.data_dir / "work").iterdir())  # scratch space cleaned
+
+
+def test_a_better_candidate_is_promoted_atomically(trained_env, monkeypatch):
+    settings, store = trained_env
+    monkeypatch.setattr(pipeline, "decide", lambda *a: Decision(True, "forced for the test"))
+    events = store.redis.pubsub(ignore_subscribe_messages=True)
+    events.subscribe(store.keys.adapter_events)
+    outcome = pipeline.retrain(settings, store, trigger="test", reporter=Recorder(), config=CONFIG)
+    registry = AdapterRegistry(store.redis, store.keys)
+    assert outcome.status == "promoted"
+    assert registry.active().version == "v1"
+    assert registry.get("v1").status == "promoted"
+    message = None
+    for _ in range(50):
+        message = message or events.get_message(timeout=0.1)
+    assert message is not None
+    assert json.loads(message["data"])["active"] == "v1"
+
+
+def test_too_few_new_examples_skips_with_the_reason(trained_env, monkeypatch):
+    _, store = trained_env
+    monkeypatch.setenv("MIN_NEW_EXAMPLES", "1000")
+    reporter = Recorder()
+    outcome = pipeline.retrain(load_settings(), store, trigger="test", reporter=reporter, config=CONFIG)
+    assert outcome.status == "skipped"
+    assert "only 150 new approved examples" in outcome.reason
+    assert AdapterRegistry(store.redis, store.keys).all() == []
+
+
+def test_only_one_training_at_a_time(trained_env):
+    settings, store = trained_env
+    with TrainingLock(store.redis, store.keys), pytest.raises(TrainingBusy, match="already running"):
+        pipeline.retrain(settings, store, trigger="test", reporter=Recorder(), config=CONFIG)
+    assert not TrainingLock(store.redis, store.keys).held()  # released afterwards
+
+
+def test_training_rows_put_the_teams_own_data_first():
+    rows = [
+        {"messages": [{}, {"content": f"q{i}"}, {}], "source": "seed", "label": "a" if i % 2 else "b"} for i in range(6)
+    ]
+    rows.append({"messages": [{}, {"content": "mine"}, {}], "source": "correction", "label": None})
+    picked = pipeline.training_rows(rows, 3)
+    assert picked[0]["source"] == "correction"
+    assert {r["label"] for r in picked[1:]} == {"a", "b"}  # stratified by label

@@ -1,0 +1,61 @@
+"""`supportbot worker` on the real RQ queue: a worker killed mid-training leaves the job failed
+and the active adapter untouched."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rq.job import Job
+
+from supportbot.adapters import AdapterRegistry
+from supportbot.settings import load_settings
+from supportbot.store import Store
+from supportbot.training_lock import TrainingLock
+from supportbot.training_queue import enqueue_training, rq_connection
+from tests.support.paths import DATA
+from trainer.importer import Mapping, parse
+
+
+def wait(predicate, timeout: float = 120.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_killed_mid_training_the_job_fails_and_the_live_adapter_stays(monkeypatch, tiny_env, redis_client, tmp_path):
+    monkeypatch.setenv("TRAIN_EPOCHS", "20")  # long enough to be killed in the middle
+    monkeypatch.setenv("MIN_NEW_EXAMPLES", "1")
+    settings = load_settings()
+    store = Store(redis_client)
+    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:200])
+    registry = AdapterRegistry(store.redis, store.keys)
+
+    connection = rq_connection(settings)
+    job = enqueue_training(connection, trigger="test")
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "supportbot", "worker"], env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        pid = wait(lambda: Job.fetch(job.id, connection=connection).meta.get("pid"), what="the job to start")
+        wait(lambda: TrainingLock(store.redis, store.keys).held(), what="training to start")
+        wait(lambda: any((settings.data_dir / "work").glob("train-v1-*")), what="the training run")
+        time.sleep(2)
+        os.kill(pid, signal.SIGKILL)  # the work horse dies, as under the OOM killer
+        status = wait(
+            lambda: (s := Job.fetch(job.id, connection=connection).get_status()) in ("failed", "finished") and s,
+            what="the job to end",
+        )
+        assert status == "failed"
+        assert registry.active() is None
+        assert registry.all() == []
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()

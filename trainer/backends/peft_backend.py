@@ -1,0 +1,162 @@
+"""LoRA with transformers + peft, on CPU or any GPU.
+
+The loss is on the answer tokens only: prompt tokens get label -100. This uses transformers'
+``Trainer`` rather than trl's ``SFTTrainer``, because trl 1.15's SFTTrainer always installs a fused
+LM head built on Triton kernels, which CPU builds of PyTorch do not ship (it fails with
+``'NoneType' object has no attribute 'apply'``). The unsloth backend uses SFTTrainer on CUDA.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from pathlib import Path
+from typing import Any
+
+from trainer.backends.base import Progress, TrainResult
+from trainer.config import TrainConfig
+
+
+def tokenize(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[dict[str, list[int]]]:
+    """Chat rows to input ids, with labels only on the assistant's answer."""
+    examples = []
+    for row in rows:
+        messages = row["messages"]
+        prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True)
+        full = tokenizer.apply_chat_template(messages, tokenize=True)
+        prompt, full = _ids(prompt), _ids(full)
+        if full[: len(prompt)] != prompt:
+            raise ValueError("the chat template does not extend the prompt with the answer")
+        ids = full[:max_length]
+        labels = ([-100] * len(prompt) + full[len(prompt) :])[:max_length]
+        if all(label == -100 for label in labels):
+            continue  # the prompt alone fills max_length: nothing to learn from
+        examples.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
+    return examples
+
+
+def _ids(encoded: Any) -> list[int]:
+    return list(encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded)
+
+
+def peak_memory_mb(device: str) -> float:
+    if device == "cuda":
+        import torch
+
+        return float(torch.cuda.max_memory_allocated()) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) -> Any:
+    from transformers import TrainerCallback
+
+    class Report(TrainerCallback):
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+            if logs and "loss" in logs:
+                point = {"step": state.global_step, "epoch": float(state.epoch or 0), "loss": float(logs["loss"])}
+                curve.append(point)
+                if progress:
+                    progress("step", {**point, "total": state.max_steps})
+
+    return Report()
+
+
+def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path, curve: list[dict[str, float]]) -> None:
+    model.save_pretrained(adapter_dir)
+    tokenizer.save_pretrained(adapter_dir)
+    (adapter_dir / "loss_curve.json").write_text(json.dumps(curve, indent=1))
+
+
+class PeftBackend:
+    name = "peft"
+
+    def train(
+        self,
+        rows: list[dict[str, Any]],
+        base_model: Path,
+        config: TrainConfig,
+        out_dir: Path,
+        progress: Progress | None = None,
+    ) -> TrainResult:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from datasets import Dataset
+        from peft import LoraConfig, get_peft_model
+        from transformers import (
+            AutoModelForCausalLM,
+            AutoTokenizer,
+            DataCollatorForSeq2Seq,
+            PrinterCallback,
+            Trainer,
+            TrainingArguments,
+            set_seed,
+        )
+
+        set_seed(config.seed)
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        tokenizer = AutoTokenizer.from_pretrained(base_model, local_files_only=True)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        examples = tokenize(rows, tokenizer, config.max_length)
+        if not examples:
+            raise ValueError("no training example fits max_length")
+        base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32, local_files_only=True)
+        model = get_peft_model(
+            base,
+            LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=list(config.target_modules),
+                task_type="CAUSAL_LM",
+            ),
+        )
+        args = TrainingArguments(
+            output_dir=str(out_dir / "checkpoints"),
+            use_cpu=device == "cpu",
+            per_device_train_batch_size=config.batch_size,
+            num_train_epochs=config.epochs,
+            max_steps=config.max_steps,
+            learning_rate=config.learning_rate,
+            lr_scheduler_type="linear",
+            logging_steps=1,
+            save_strategy="no",
+            report_to=[],
+            bf16=config.bf16,
+            seed=config.seed,
+            data_seed=config.seed,
+            dataloader_num_workers=0,
+            disable_tqdm=True,
+            remove_unused_columns=False,
+        )
+        curve: list[dict[str, float]] = []
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(examples),
+            data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
+            callbacks=[progress_callback(progress, curve)],
+        )
+        trainer.remove_callback(PrinterCallback)  # progress goes through our callback, not print()
+        started = time.perf_counter()
+        output = trainer.train()
+        duration = time.perf_counter() - started
+        adapter_dir = out_dir / "adapter"
+        save_adapter(model, tokenizer, adapter_dir, curve)
+        if progress:
+            progress("saved", {"path": str(adapter_dir)})
+        steps = int(output.global_step)
+        mean_length = sum(len(e["input_ids"]) for e in examples) / len(examples)
+        return TrainResult(
+            adapter_dir=adapter_dir,
+            steps=steps,
+            train_loss=float(output.training_loss),
+            loss_curve=curve,
+            duration_s=duration,
+            tokens=int(mean_length * min(steps * config.batch_size, len(examples) * config.epochs)),
+            peak_memory_mb=peak_memory_mb(device),
+            device=device,
+            backend=self.name,
+        )

@@ -1,0 +1,223 @@
+"""One retraining run: snapshot, train a candidate, score it at the gate, register, maybe promote.
+
+The active adapter changes only in the last step, in one Redis command: a crash anywhere before
+leaves the previous adapter serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from supportbot.adapters import AdapterRegistry, fetch
+from supportbot.base_model import resolve_base_model
+from supportbot.cost import compute_cost
+from supportbot.examples import eligible_examples
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet
+from supportbot.records import AdapterVersion
+from supportbot.responders.local_model import Generation, LocalModel
+from supportbot.settings import Settings
+from supportbot.splits import normalise
+from supportbot.store import Store
+from supportbot.training_lock import TrainingLock
+from trainer.backends import get_backend
+from trainer.config import TrainConfig
+from trainer.dataset import build_snapshot, load_snapshot
+from trainer.evaluate import AnswerBatch, decide, score, to_messages
+from trainer.judge import EmbeddingJudge
+from trainer.progress import Reporter
+from trainer.registry import publish
+
+log = logging.getLogger(__name__)
+EVAL_MAX_NEW_TOKENS = 96
+
+
+@dataclass
+class RetrainOutcome:
+    status: str  # skipped | promoted | rejected
+    reason: str
+    version: AdapterVersion | None = None
+
+
+def round_robin_by_label(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows, taking one of each label in turn (deterministic, stratified)."""
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: normalise(r["messages"][1]["content"])):
+        groups[row.get("label") or ""].append(row)
+    queues = [groups[label] for label in sorted(groups)]
+    picked: list[dict[str, Any]] = []
+    while len(picked) < limit and any(queues):
+        for queue in queues:
+            if queue and len(picked) < limit:
+                picked.append(queue.pop(0))
+    return picked
+
+
+def training_rows(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The team's own corrections and voted answers first, then seeds stratified by label."""
+    own = [r for r in rows if r["source"] != "seed"]
+    seeds = [r for r in rows if r["source"] == "seed"]
+    return own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
+
+
+def new_examples(store: Store, since: float | None) -> int:
+    return sum(1 for e in eligible_examples(store) if since is None or e.created_at > since)
+
+
+def local_side(model: LocalModel, build: Callable[[str], Any], use_adapter: bool) -> AnswerBatch:
+    def answer(questions: list[str]) -> list[Generation]:
+        return model.generate_batch([build(q) for q in questions], EVAL_MAX_NEW_TOKENS, use_adapter=use_adapter)
+
+    return answer
+
+
+def prompted_side(settings: Settings, base: LocalModel) -> tuple[str, AnswerBatch]:
+    prompts = PromptSet.load(settings.prompt_dir)
+    if not settings.openai_base_url:
+        return f"prompted (local {base.name})", local_side(base, prompts.long_messages, use_adapter=False)
+    from supportbot.services import build_prompted
+
+    responder = build_prompted(settings, prompts, EVAL_MAX_NEW_TOKENS)
+
+    def answer(questions: list[str]) -> list[Generation]:
+        out = []
+        for question in questions:
+            a = responder.answer(question)
+            out.append(Generation(a.text, a.usage.prompt_tokens, a.usage.completion_tokens, a.latency_s))
+        return out
+
+    return f"prompted ({settings.prompted_model})", answer
+
+
+def retrain(
+    settings: Settings,
+    store: Store,
+    *,
+    trigger: str,
+    reporter: Reporter,
+    config: TrainConfig | None = None,
+    force: bool = False,
+) -> RetrainOutcome:
+    registry = AdapterRegistry(store.redis, store.keys)
+    with TrainingLock(store.redis, store.keys):
+        since = registry.last_trained_at()
+        fresh = new_examples(store, since)
+        if not force and fresh < settings.min_new_examples:
+            reason = (
+                f"only {fresh} new approved examples since the last version "
+                f"(MIN_NEW_EXAMPLES={settings.min_new_examples})"
+            )
+            log.info("retraining skipped: %s", reason)
+            reporter.stage(f":zzz: Skipped: {reason}.")
+            return RetrainOutcome("skipped", reason)
+        return _run(settings, store, registry, trigger, reporter, config or TrainConfig(epochs=settings.train_epochs))
+
+
+def _run(  # noqa: PLR0917 - internal step of retrain()
+    settings: Settings,
+    store: Store,
+    registry: AdapterRegistry,
+    trigger: str,
+    reporter: Reporter,
+    config: TrainConfig,
+) -> RetrainOutcome:
+    started = time.perf_counter()
+    snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+    train = training_rows(load_snapshot(snapshot.path, "train"), settings.train_max_examples)
+    evaluation = round_robin_by_label(load_snapshot(snapshot.path, "eval"), settings.eval_limit)
+    if not train or not evaluation:
+        reason = f"snapshot {snapshot.name} has {len(train)} training and {len(evaluation)} eval examples"
+        reporter.stage(f":warning: Cannot train: {reason}.")
+        return RetrainOutcome("skipped", reason)
+    base_dir = resolve_base_model(settings, show_progress=False)
+    backend = get_backend(settings.trainer_backend)
+    version = registry.next_version()
+    reporter.stage(
+        f":gear: Training {version} with {backend.name} on {len(train):,} examples "
+        f"(snapshot {snapshot.name}); {len(evaluation)} eval questions."
+    )
+    work = Path(tempfile.mkdtemp(prefix=f"train-{version}-", dir=_work_dir(settings)))
+    try:
+
+        def progress(event: str, data: dict[str, Any]) -> None:
+            if event == "step":
+                reporter.step(data)
+
+        result = backend.train(train, base_dir, config, work, progress=progress)
+        reporter.stage(f":mag: Evaluating {version} (train loss {result.train_loss:.3f}, {result.steps} steps)…")
+        report = gate_report(settings, registry, base_dir, result.adapter_dir, evaluation)
+        uri = publish(result.adapter_dir, settings.adapter_store_uri, version)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    duration = time.perf_counter() - started
+    decision = report["decision"]
+    adapter = AdapterVersion(
+        version=version,
+        base_model=str(base_dir),
+        snapshot=snapshot.name,
+        uri=uri,
+        trigger=trigger,
+        config=config.to_dict(),
+        metrics=result.metrics(),
+        report=report,
+        status="candidate" if decision["promote"] else "rejected",
+        duration_s=duration,
+        device=result.device,
+        cost_usd=compute_cost(duration, settings.trainer_hourly_rate_usd),
+    )
+    registry.save(adapter)
+    if decision["promote"]:
+        adapter = registry.activate(version)  # the one atomic switch
+        reporter.stage(f":white_check_mark: Promoted {version}: {decision['reason']}.")
+        return RetrainOutcome("promoted", decision["reason"], adapter)
+    reporter.stage(f":no_entry: Kept the live adapter; {version} rejected: {decision['reason']}.")
+    return RetrainOutcome("rejected", decision["reason"], adapter)
+
+
+def _work_dir(settings: Settings) -> Path:
+    path = settings.data_dir / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def gate_report(
+    settings: Settings,
+    registry: AdapterRegistry,
+    base_dir: Path,
+    candidate_dir: Path,
+    evaluation: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Score the candidate, the live adapter (or the bare base) and the prompted model."""
+    judge = EmbeddingJudge(settings.judge_threshold)
+    short = to_messages(FINETUNED_SYSTEM_PROMPT)
+    base = LocalModel(base_dir, dtype=settings.local_dtype)
+    candidate = LocalModel(base_dir, dtype=settings.local_dtype, adapter_dir=candidate_dir)
+    live_version = registry.active()
+    if live_version is not None:
+        live_model = LocalModel(
+            base_dir,
+            dtype=settings.local_dtype,
+            adapter_dir=fetch(live_version.uri, settings.data_dir / "adapter-cache"),
+        )
+        live_name, live = f"live {live_version.version}", local_side(live_model, short, use_adapter=True)
+    else:
+        live_name, live = "bare base", local_side(base, short, use_adapter=False)
+    prompted_name, prompted = prompted_side(settings, base)
+    sides = {
+        "candidate": score("candidate", local_side(candidate, short, use_adapter=True), evaluation, judge),
+        "live": score(live_name, live, evaluation, judge),
+        "prompted": score(prompted_name, prompted, evaluation, judge),
+    }
+    decision = decide(sides["candidate"]["accuracy"], sides["live"]["accuracy"], settings.promote_margin, live_name)
+    return {
+        **sides,
+        "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
+        "decision": {"promote": decision.promote, "reason": decision.reason, "margin": settings.promote_margin},
+    }
