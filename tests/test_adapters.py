@@ -49,3 +49,22 @@ def test_unknown_version_names_the_known_ones(redis_client):
     with pytest.raises(UnknownVersion, match="no adapter version 'v9' \\(known: v1\\)"):
         registry.activate("v9")
     assert registry.active() is None
+
+
+def test_adapters_published_to_an_fsspec_url_are_fetched_back(adapter_dir, tmp_path):  # noqa: F811
+    from supportbot.adapters import fetch
+    from trainer.registry import publish
+
+    uri = publish(adapter_dir, "memory://team-adapters", "v4")
+    assert uri == "memory://team-adapters/v4"
+    local = fetch(uri, tmp_path / "cache")
+    assert (local / "adapter_config.json").read_bytes() == (adapter_dir / "adapter_config.json").read_bytes()
+    assert (local / "adapter_model.safetensors").exists()
+
+
+def test_local_publish_is_atomic_and_keeps_every_version(adapter_dir, tmp_path):  # noqa: F811
+    from trainer.registry import publish
+
+    for version in ("v1", "v2"):
+        assert publish(adapter_dir, str(tmp_path / "store"), version) == str(tmp_path / "store" / version)
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["v1", "v2"]  # no .partial left

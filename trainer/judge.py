@@ -36,7 +36,9 @@ class EmbeddingJudge:
         self.model: Any = SentenceTransformer(str(get_model_path()), device="cpu")
 
     def embed(self, texts: list[str]) -> Any:
-        return self.model.encode(texts, normalize_embeddings=True, convert_to_tensor=True, batch_size=32)
+        return self.model.encode(
+            texts, normalize_embeddings=True, convert_to_tensor=True, batch_size=32, show_progress_bar=False
+        )
 
     def judge(self, answers: list[str], references: list[str]) -> Verdicts:
         if len(answers) != len(references):

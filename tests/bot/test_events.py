@@ -98,3 +98,14 @@ def test_the_bots_own_messages_and_edits_are_ignored(bolt):
     time.sleep(0.5)
     assert bolt.posts() == []
     assert bolt.services.store.question_count() == 0
+
+
+def test_a_mention_that_is_a_correction_is_not_asked_as_a_question(bolt):
+    event = mention(
+        "<@U0BOTUSER> correction: it ships in 2 days", ts="1700000002.000200", thread_ts="1700000000.000001"
+    )
+    assert bolt.dispatch(event_body(event, event_id="Ev0CORR")).status == 200
+    from tests.support.waiting import settle
+
+    assert settle(bolt.posts) == []
+    assert bolt.services.store.question_count() == 0
