@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 # Measured with bench/calibrate_judge.py on the Bitext dev data (see BENCHMARKS.md).
-CALIBRATION = "threshold 0.49 separates same-intent from different-intent answers (balanced accuracy ~0.91)"
+CALIBRATION = (
+    "threshold 0.49: balanced accuracy 0.894 separating same-intent from different-intent Bitext answers "
+    "(600 pairs each; the best, 0.48, gives 0.897)"
+)
 
 
 @dataclass(frozen=True)
