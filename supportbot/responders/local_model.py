@@ -127,34 +127,8 @@ class LocalModel:
         return results
 
     def generate(self, messages: list[Message], max_new_tokens: int, use_adapter: bool = True) -> Generation:
-        import torch
-
-        encoded = self.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        encoded = encoded.to(self.device)
-        input_ids = encoded["input_ids"]
-        pad_id = self.tokenizer.pad_token_id
-        if pad_id is None:
-            pad_id = self.tokenizer.eos_token_id
-        with self._lock, torch.inference_mode():
-            started = time.perf_counter()
-            kwargs: dict[str, Any] = {
-                "input_ids": input_ids,
-                "attention_mask": encoded["attention_mask"],
-                "max_new_tokens": max_new_tokens,
-                "do_sample": False,
-                "pad_token_id": pad_id,
-            }
-            if self.has_adapter and not use_adapter:
-                with self.model.disable_adapter():
-                    output = self.model.generate(**kwargs)
-            else:
-                output = self.model.generate(**kwargs)
-            compute_s = time.perf_counter() - started
-        new_tokens = output[0, input_ids.shape[1] :]
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True, clean_up_tokenization_spaces=False).strip()
-        return Generation(text, int(input_ids.shape[1]), int(new_tokens.shape[0]), compute_s)
+        """Answer one conversation (a batch of one: no padding, the same greedy output)."""
+        return self.generate_batch([messages], max_new_tokens, use_adapter=use_adapter)[0]
 
 
 def _until_eos(tokens: list[int], eos: int) -> int:
