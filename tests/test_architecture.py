@@ -32,3 +32,15 @@ def test_bot_never_imports_trainer():
 def test_services_never_import_bolt():
     for path in (PROJECT / "supportbot").rglob("*.py"):
         assert not imported_packages(path) & {"slack_bolt", "slack_sdk"}, path
+
+
+def test_the_bot_and_core_import_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.app, bot.serve, supportbot.services, supportbot.cli, supportbot.schedule;"
+        "print(sorted(m for m in ('torch', 'transformers', 'peft', 'trainer', 'unsloth') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
