@@ -289,6 +289,23 @@ def _print_version(version: Any) -> None:
     )
 
 
+@main.command("eval")
+@click.option("--eval-file", type=click.Path(path_type=Path, dir_okay=False), help="JSONL with question and answer.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Questions to ask (default: EVAL_LIMIT).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-report"), show_default=True)
+@friendly_errors
+def eval_(eval_file: Path | None, limit: int | None, out: Path) -> None:
+    """Both models answer an eval set; writes eval.json, eval.md and eval.png, prints a verdict."""
+    from trainer.eval_report import run_eval, write_report
+
+    settings, store = _store()
+    with console.status("Both models are answering the eval questions…"):
+        report = run_eval(settings, store, eval_file, limit or settings.eval_limit)
+    paths = write_report(report, out)
+    console.print(f"[bold]{report['verdict']}[/]")
+    console.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 @main.command()
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @friendly_errors

@@ -1,0 +1,183 @@
+"""`supportbot eval`: both responders on an eval set, judged offline, written as JSON, Markdown
+and a PNG chart, with a one-line verdict.
+
+    supportbot eval                                   # the frozen eval split of the latest data
+    supportbot eval --eval-file my_questions.jsonl --limit 50 --out reports/
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from supportbot.adapters import AdapterRegistry, fetch
+from supportbot.base_model import resolve_base_model
+from supportbot.cost import PriceTable, compute_cost, format_cost
+from supportbot.errors import InvalidImport
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT
+from supportbot.responders.local_model import LocalModel
+from supportbot.settings import Settings
+from supportbot.store import Store
+from trainer.dataset import build_snapshot, load_snapshot
+from trainer.evaluate import score, to_messages
+from trainer.judge import EmbeddingJudge
+from trainer.pipeline import local_side, prompted_side, round_robin_by_label
+
+
+def eval_rows_from_file(path: Path) -> list[dict[str, Any]]:
+    """Any JSONL with "question" and "answer" fields, as chat rows."""
+    if not path.exists():
+        raise InvalidImport(f"{path} does not exist")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question, answer = str(row["question"]).strip(), str(row["answer"]).strip()
+        except (ValueError, KeyError, TypeError):
+            raise InvalidImport(
+                f'{path}:{number}: each line must be a JSON object with "question" and "answer"'
+            ) from None
+        if question and answer:
+            rows.append(
+                {
+                    "messages": [
+                        {"role": "system", "content": FINETUNED_SYSTEM_PROMPT},
+                        {"role": "user", "content": question},
+                        {"role": "assistant", "content": answer},
+                    ],
+                    "label": row.get("intent") or row.get("label"),
+                }
+            )
+    if not rows:
+        raise InvalidImport(f"{path} holds no question/answer pair")
+    return rows
+
+
+def cost_per_1000(side: dict[str, Any], settings: Settings, api_model: str | None) -> float | None:
+    """Local sides: compute seconds x the hourly rate. API sides: tokens x the price table."""
+    if api_model is None:
+        return compute_cost(side["seconds_per_answer"], settings.local_hourly_rate_usd) * 1000
+    price = PriceTable.load(settings.price_table).lookup(api_model)
+    if price is None:
+        return None
+    per_answer = (
+        side["prompt_tokens_per_answer"] * price.input_per_1m
+        + side["completion_tokens_per_answer"] * price.output_per_1m
+    )
+    return per_answer / 1e6 * 1000
+
+
+def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: int) -> dict[str, Any]:
+    if eval_file is not None:
+        rows = eval_rows_from_file(eval_file)
+        source = str(eval_file)
+    else:
+        snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+        rows = load_snapshot(snapshot.path, "eval")
+        source = f"eval split of snapshot {snapshot.name}"
+        if not rows:
+            raise InvalidImport("the store has no eval examples yet: import data first, or pass --eval-file")
+    rows = round_robin_by_label(rows, limit)
+    base_dir = resolve_base_model(settings, show_progress=False)
+    registry = AdapterRegistry(store.redis, store.keys)
+    active = registry.active()
+    model = LocalModel(base_dir, dtype=settings.local_dtype)
+    if active is not None:
+        model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
+    judge = EmbeddingJudge(settings.judge_threshold)
+    finetuned_name = f"fine-tuned {active.version}" if active else "fine-tuned (base, no adapter yet)"
+    finetuned = score(finetuned_name, local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True), rows, judge)
+    prompted_name, prompted_answer = prompted_side(settings, model)
+    prompted = score(prompted_name, prompted_answer, rows, judge)
+    api_model = settings.prompted_model if settings.openai_base_url else None
+    finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
+    prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model)
+    return {
+        "source": source,
+        "n": len(rows),
+        "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
+        "sides": {"finetuned": finetuned, "prompted": prompted},
+        "verdict": verdict(finetuned, prompted),
+    }
+
+
+def verdict(finetuned: dict[str, Any], prompted: dict[str, Any]) -> str:
+    gap = (finetuned["accuracy"] - prompted["accuracy"]) * 100
+    better, worse = (finetuned, prompted) if gap >= 0 else (prompted, finetuned)
+    how = "better" if abs(gap) >= 0.5 else "the same"
+    line = f"{better['name']} answers {abs(gap):.0f} pts {how} than {worse['name']}"
+    fc, pc = finetuned.get("cost_per_1000"), prompted.get("cost_per_1000")
+    if fc and pc:
+        ratio = pc / fc if pc >= fc else fc / pc
+        cheaper = finetuned["name"] if fc <= pc else prompted["name"]
+        line += f"; {cheaper} costs 1/{ratio:.0f} as much per answer"
+    return line
+
+
+def write_report(report: dict[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "eval.json", out / "eval.md", out / "eval.png"]
+    paths[0].write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    paths[1].write_text(markdown(report))
+    chart(report, paths[2])
+    return paths
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Eval: {report['source']}",
+        "",
+        f"**{report['verdict']}**",
+        "",
+        f"{report['n']} questions; judge {report['judge']['name']} at {report['judge']['threshold']} "
+        f"({report['judge']['calibration']}).",
+        "",
+        "| model | accuracy (95% CI) | strict | mean similarity | tokens in / out per answer | s/answer "
+        "| cost per 1,000 answers |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for side in report["sides"].values():
+        low, high = side["ci95"]
+        lines.append(
+            f"| {side['name']} | {side['accuracy']:.1%} ({low:.0%}–{high:.0%}) | {side['strict_accuracy']:.1%} | "
+            f"{side['mean_similarity']:.3f} | {side['prompt_tokens_per_answer']:.0f} / "
+            f"{side['completion_tokens_per_answer']:.0f} | "
+            f"{side['seconds_per_answer']:.2f} | {format_cost(side['cost_per_1000'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sides = list(report["sides"].values())
+    names = [s["name"] for s in sides]
+    accuracy = [s["accuracy"] * 100 for s in sides]
+    errors = [
+        [(s["accuracy"] - s["ci95"][0]) * 100 for s in sides],
+        [(s["ci95"][1] - s["accuracy"]) * 100 for s in sides],
+    ]
+    costs = [s["cost_per_1000"] or 0.0 for s in sides]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    left.bar(names, accuracy, yerr=errors, capsize=6, color=["#2c7fb8", "#f03b20"])
+    left.set_ylim(0, 100)
+    left.set_ylabel("accuracy, % (95% CI)")
+    left.set_title("Accuracy on the eval set")
+    right.bar(names, costs, color=["#2c7fb8", "#f03b20"])
+    right.set_ylabel("USD per 1,000 answers")
+    right.set_title("Cost")
+    for axis, labels in ((left, names), (right, names)):
+        axis.set_xticks(range(len(labels)), labels, rotation=10, fontsize=8)
+    for i, s in enumerate(sides):
+        if s["cost_per_1000"] is None:
+            right.text(i, 0, "unknown", ha="center", va="bottom")
+    figure.suptitle(report["verdict"], fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
