@@ -113,7 +113,8 @@ def verdict(finetuned: dict[str, Any], prompted: dict[str, Any]) -> str:
     if fc and pc:
         ratio = pc / fc if pc >= fc else fc / pc
         cheaper = finetuned["name"] if fc <= pc else prompted["name"]
-        line += f"; {cheaper} costs 1/{ratio:.0f} as much per answer"
+        shown = f"{ratio:.1f}" if ratio < 10 else f"{ratio:.0f}"
+        line += f"; {cheaper} costs 1/{shown} as much per answer"
     return line
 
 
