@@ -40,3 +40,8 @@ def eligible_examples(store: Store) -> list[Example]:
         at = max(store.votes.times(answer_id).values(), default=answer.created_at)
         examples.append(Example(question.text, answer.text, "vote", answer.id, at))
     return examples
+
+
+def count_since(examples: list[Example], since: float | None) -> int:
+    """How many became eligible after ``since`` (all of them when there was no training yet)."""
+    return sum(1 for e in examples if since is None or e.created_at > since)

@@ -17,7 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from supportbot.adapters import AdapterRegistry
 from supportbot.errors import ConfigError
-from supportbot.examples import eligible_examples
+from supportbot.examples import count_since, eligible_examples
 from supportbot.settings import Settings
 from supportbot.store import Store
 
@@ -72,7 +72,7 @@ class RetrainSchedule:
         if not self.store.redis.set(claim, "1", nx=True, ex=CLAIM_TTL_S):
             return "not-mine"
         since = AdapterRegistry(self.store.redis, self.store.keys).last_trained_at()
-        fresh = sum(1 for e in eligible_examples(self.store) if since is None or e.created_at > since)
+        fresh = count_since(eligible_examples(self.store), since)
         if fresh < self.settings.min_new_examples:
             log.info(
                 "scheduled retraining at %s skipped: %d new approved examples, MIN_NEW_EXAMPLES=%d",

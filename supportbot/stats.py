@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from supportbot.examples import eligible_examples
+from supportbot.examples import count_since, eligible_examples
 from supportbot.records import VARIANTS
 from supportbot.store import Store
 from supportbot.votes import Tally
@@ -32,13 +32,12 @@ def collect_stats(store: Store, last_training_at: float | None = None) -> Stats:
         up[answer.variant] += tally.up
         down[answer.variant] += tally.down
     examples = eligible_examples(store)
-    since = last_training_at or 0.0
     return Stats(
         questions=store.question_count(),
         answers=len(store.answer_ids()),
         votes={variant: Tally(up[variant], down[variant]) for variant in VARIANTS},
         corrections={s: store.corrections.count(s) for s in ("pending", "approved", "rejected")},
         eligible=len(examples),
-        new_since_training=sum(1 for e in examples if e.created_at > since),
+        new_since_training=count_since(examples, last_training_at),
         last_training_at=last_training_at,
     )

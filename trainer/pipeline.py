@@ -19,7 +19,7 @@ from typing import Any
 from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import compute_cost
-from supportbot.examples import eligible_examples
+from supportbot.examples import count_since, eligible_examples
 from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet
 from supportbot.records import AdapterVersion
 from supportbot.responders.local_model import Generation, LocalModel
@@ -67,10 +67,6 @@ def training_rows(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]
     return own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
 
 
-def new_examples(store: Store, since: float | None) -> int:
-    return sum(1 for e in eligible_examples(store) if since is None or e.created_at > since)
-
-
 def local_side(model: LocalModel, build: Callable[[str], Any], use_adapter: bool) -> AnswerBatch:
     def answer(questions: list[str]) -> list[Generation]:
         return model.generate_batch([build(q) for q in questions], EVAL_MAX_NEW_TOKENS, use_adapter=use_adapter)
@@ -108,7 +104,7 @@ def retrain(
     registry = AdapterRegistry(store.redis, store.keys)
     with TrainingLock(store.redis, store.keys):
         since = registry.last_trained_at()
-        fresh = new_examples(store, since)
+        fresh = count_since(eligible_examples(store), since)
         if not force and fresh < settings.min_new_examples:
             reason = (
                 f"only {fresh} new approved examples since the last version "

@@ -69,6 +69,43 @@ def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path, curve: list[dict
     (adapter_dir / "loss_curve.json").write_text(json.dumps(curve, indent=1))
 
 
+def run_and_save(
+    trainer: Any,
+    model: Any,
+    tokenizer: Any,
+    *,
+    out_dir: Path,
+    curve: list[dict[str, float]],
+    progress: Progress | None,
+    lengths: list[int],
+    config: TrainConfig,
+    device: str,
+    backend: str,
+) -> TrainResult:
+    """Train, save the adapter (never a merged export) with its loss curve, and measure: the part
+    both backends share."""
+    started = time.perf_counter()
+    output = trainer.train()
+    duration = time.perf_counter() - started
+    adapter_dir = out_dir / "adapter"
+    save_adapter(model, tokenizer, adapter_dir, curve)
+    if progress:
+        progress("saved", {"path": str(adapter_dir)})
+    steps = int(output.global_step)
+    mean_length = sum(lengths) / max(len(lengths), 1)
+    return TrainResult(
+        adapter_dir=adapter_dir,
+        steps=steps,
+        train_loss=float(output.training_loss),
+        loss_curve=curve,
+        duration_s=duration,
+        tokens=int(mean_length * min(steps * config.batch_size, len(lengths) * config.epochs)),
+        peak_memory_mb=peak_memory_mb(device),
+        device=device,
+        backend=backend,
+    )
+
+
 class PeftBackend:
     name = "peft"
 
@@ -140,23 +177,16 @@ class PeftBackend:
             callbacks=[progress_callback(progress, curve)],
         )
         trainer.remove_callback(PrinterCallback)  # progress goes through our callback, not print()
-        started = time.perf_counter()
-        output = trainer.train()
-        duration = time.perf_counter() - started
-        adapter_dir = out_dir / "adapter"
-        save_adapter(model, tokenizer, adapter_dir, curve)
-        if progress:
-            progress("saved", {"path": str(adapter_dir)})
-        steps = int(output.global_step)
-        mean_length = sum(len(e["input_ids"]) for e in examples) / len(examples)
-        return TrainResult(
-            adapter_dir=adapter_dir,
-            steps=steps,
-            train_loss=float(output.training_loss),
-            loss_curve=curve,
-            duration_s=duration,
-            tokens=int(mean_length * min(steps * config.batch_size, len(examples) * config.epochs)),
-            peak_memory_mb=peak_memory_mb(device),
+        lengths = [len(e["input_ids"]) for e in examples]
+        return run_and_save(
+            trainer,
+            model,
+            tokenizer,
+            out_dir=out_dir,
+            curve=curve,
+            progress=progress,
+            lengths=lengths,
+            config=config,
             device=device,
             backend=self.name,
         )

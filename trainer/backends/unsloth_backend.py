@@ -9,12 +9,11 @@ machines (it fails with ``operator torchvision::nms does not exist``).
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
 from trainer.backends.base import Progress, TrainResult
-from trainer.backends.peft_backend import peak_memory_mb, progress_callback, save_adapter
+from trainer.backends.peft_backend import progress_callback, run_and_save
 from trainer.config import TrainConfig
 
 
@@ -88,25 +87,17 @@ class UnslothBackend:
             callbacks=[progress_callback(progress, curve)],
         )
         trainer.remove_callback(PrinterCallback)
-        started = time.perf_counter()
-        output = trainer.train()
-        duration = time.perf_counter() - started
-        adapter_dir = out_dir / "adapter"
-        save_adapter(model, tokenizer, adapter_dir, curve)  # the adapter itself, never a merged export
-        if progress:
-            progress("saved", {"path": str(adapter_dir)})
-        steps = int(output.global_step)
         dataset: Any = trainer.train_dataset
         lengths = [len(ids) for ids in dataset["input_ids"]]
-        mean_length = sum(lengths) / max(len(lengths), 1)
-        return TrainResult(
-            adapter_dir=adapter_dir,
-            steps=steps,
-            train_loss=float(output.training_loss),
-            loss_curve=curve,
-            duration_s=duration,
-            tokens=int(mean_length * min(steps * config.batch_size, len(lengths) * config.epochs)),
-            peak_memory_mb=peak_memory_mb(device),
+        return run_and_save(
+            trainer,
+            model,
+            tokenizer,
+            out_dir=out_dir,
+            curve=curve,
+            progress=progress,
+            lengths=lengths,
+            config=config,
             device=device,
             backend=self.name,
         )
