@@ -2,8 +2,6 @@
 
 import random
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -14,6 +12,7 @@ from supportbot.responders.local import LocalPromptedResponder, LocalResponder
 from supportbot.responders.local_model import LocalModel
 from supportbot.store import Store
 from tests.responders.test_prompted import make as make_prompted
+from tests.support.servers import holding_server
 
 
 @pytest.fixture(scope="module")
@@ -96,25 +95,10 @@ def test_a_failing_side_is_reported_and_the_other_still_answers(redis_client, mo
 
 
 def test_a_side_that_hangs_is_cut_off_at_the_timeout(redis_client, model):
-    release = threading.Event()
-
-    class Silent(BaseHTTPRequestHandler):
-        def do_POST(self):
-            release.wait(10)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Silent)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        prompted = make_prompted(f"http://127.0.0.1:{httpd.server_address[1]}/v1", timeout=30)
+    with holding_server() as (url, _):
+        prompted = make_prompted(url, timeout=30)
         ask = service(Store(redis_client), model, prompted=prompted, responder_timeout_s=1.0)
         question = ask.new_question("Hello?", user="U1", channel="C1")
         prompted_outcome, finetuned_outcome = ask.answer(question)
         assert prompted_outcome.error == "no answer within 1 s"
         assert finetuned_outcome.answer is not None
-    finally:
-        release.set()
-        httpd.shutdown()
-        httpd.server_close()

@@ -1,7 +1,6 @@
 """Slow answers must never delay the ack of the next request (Slack's 3 s deadline)."""
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -10,31 +9,17 @@ from bot.background import Background
 from bot.blocks import BUSY_TEXT
 from supportbot.services import build_services
 from tests.bot.conftest import Bolt
+from tests.support.servers import holding_server
 from tests.support.signing import event_body, slash_command_body
 
 
 @pytest.fixture
 def slow_openai(monkeypatch):
     """An OpenAI-compatible endpoint that takes its time: holds each request until released."""
-    release = threading.Event()
-
-    class Slow(BaseHTTPRequestHandler):
-        def do_POST(self):
-            release.wait(30)
-            self.send_response(503)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{httpd.server_address[1]}/v1")
-    monkeypatch.setenv("PROMPTED_MAX_RETRIES", "0")
-    yield release
-    release.set()
-    httpd.shutdown()
-    httpd.server_close()
+    with holding_server(status_after_release=503) as (url, release):
+        monkeypatch.setenv("OPENAI_BASE_URL", url)
+        monkeypatch.setenv("PROMPTED_MAX_RETRIES", "0")
+        yield release
 
 
 def test_many_slow_questions_never_block_the_next_ack(settings, slack_stub, slow_openai, monkeypatch):

@@ -4,8 +4,7 @@ The success path against a real model server is in tests/slow/test_smollm2.py.
 """
 
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -13,6 +12,7 @@ from supportbot.cost import PriceTable
 from supportbot.errors import ResponderError, ResponderTimeout
 from supportbot.prompts import PromptSet
 from supportbot.responders.prompted import PromptedResponder
+from tests.support.servers import holding_server, serving
 
 
 def make(base_url: str, timeout: float = 5.0) -> PromptedResponder:
@@ -26,20 +26,6 @@ def make(base_url: str, timeout: float = 5.0) -> PromptedResponder:
         timeout_s=timeout,
         max_retries=0,
     )
-
-
-class Server:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def test_connection_refused_is_a_responder_error():
@@ -63,28 +49,10 @@ def test_http_error_says_the_status():
         def log_message(self, *args):
             pass
 
-    server = Server(Unauthorized)
-    try:
-        with pytest.raises(ResponderError, match="answered HTTP 401"):
-            make(server.url).answer("hi")
-    finally:
-        server.close()
+    with serving(Unauthorized) as url, pytest.raises(ResponderError, match="answered HTTP 401"):
+        make(url).answer("hi")
 
 
 def test_a_server_that_never_answers_times_out_instead_of_hanging():
-    release = threading.Event()
-
-    class Silent(BaseHTTPRequestHandler):
-        def do_POST(self):
-            release.wait(10)
-
-        def log_message(self, *args):
-            pass
-
-    server = Server(Silent)
-    try:
-        with pytest.raises(ResponderTimeout, match="timed out"):
-            make(server.url, timeout=0.5).answer("hi")
-    finally:
-        release.set()
-        server.close()
+    with holding_server() as (url, _), pytest.raises(ResponderTimeout, match="timed out"):
+        make(url, timeout=0.5).answer("hi")
