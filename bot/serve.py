@@ -33,6 +33,12 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
         lambda trigger: enqueue_training(rq_connection(settings), trigger=trigger),
     )
     schedule.start()
+    if settings.digest_channel:
+        from bot.digest import DigestSchedule
+
+        DigestSchedule(settings, services.store, app.client).start()
+    else:
+        log.info("DIGEST_CHANNEL is not set: no weekly digest (/supportbot digest still works)")
     if socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -95,7 +95,10 @@ class Settings(BaseSettings):
     )
     min_new_examples: int = Field(20, ge=0, description="approved examples needed since the last version to retrain")
     retrain_cron: str = Field("0 3 * * mon", description="when scheduled retraining runs (crontab fields)")
-    timezone: str = Field("UTC", description="time zone of RETRAIN_CRON, e.g. Europe/Berlin")
+    timezone: str = Field("UTC", description="time zone of RETRAIN_CRON and DIGEST_CRON, e.g. Europe/Berlin")
+    digest_channel: str | None = Field(None, description="channel id (C…) where the weekly digest is posted")
+    digest_cron: str = Field("0 9 * * mon", description="when the weekly digest is posted (crontab fields)")
+    digest_weeks: int = Field(8, ge=2, le=52, description="weeks the digest's chart looks back")
     trainer_backend: Literal["auto", "peft", "unsloth"] = Field("auto", description="auto: unsloth on CUDA, else peft")
     train_max_examples: int = Field(
         300, ge=1, description="training examples per run (corrections and votes first, then seeds by label)"
@@ -105,6 +108,12 @@ class Settings(BaseSettings):
     judge_threshold: float = Field(
         0.49, gt=0, lt=1, description="cosine similarity at which the judge accepts an answer (calibrated)"
     )
+    judge: Literal["embedding", "llm"] = Field(
+        "embedding", description="eval judge: embedding (offline MiniLM) or llm (an OpenAI-compatible model)"
+    )
+    judge_base_url: str | None = Field(None, description="endpoint of the LLM judge; unset: OPENAI_BASE_URL")
+    judge_model: str | None = Field(None, description="model name of the LLM judge; unset: PROMPTED_MODEL")
+    judge_api_key: SecretStr | None = Field(None, description="API key of the LLM judge; unset: OPENAI_API_KEY")
     trainer_hourly_rate_usd: float = Field(
         0.10, ge=0, description="hourly price of the training machine, for each version's cost"
     )

@@ -68,6 +68,7 @@ METHOD_SCOPES = {
     "chat_update": "chat:write",
     "views_open": None,  # needs only a trigger_id
     "usergroups_users_list": "usergroups:read",
+    "files_upload_v2": "files:write",  # files.getUploadURLExternal + files.completeUploadExternal
 }
 
 

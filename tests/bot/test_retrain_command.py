@@ -1,36 +1,12 @@
 """/retrain and /supportbot rollback: admins only; progress and outcome in the thread."""
 
-import pytest
 from rq import SimpleWorker
 
-from bot.app import build_app
-from bot.background import Background
 from bot.blocks import RETRAIN_REFUSED
-from supportbot.services import build_services
-from supportbot.settings import load_settings
 from supportbot.training_queue import QUEUE, queue_for, rq_connection
-from tests.bot.conftest import Bolt
+from tests.bot.conftest import command
 from tests.support.paths import DATA
-from tests.support.signing import slash_command_body
 from trainer.importer import Mapping, parse
-
-
-@pytest.fixture
-def admin_bolt(monkeypatch, settings, slack_stub):
-    monkeypatch.setenv("ADMIN_USERS", "U0ADMIN")
-    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "8")
-    monkeypatch.setenv("EVAL_LIMIT", "4")
-    monkeypatch.setenv("MIN_NEW_EXAMPLES", "1")
-    settings = load_settings()
-    services = build_services(settings, show_progress=False)
-    background = Background(1, 10)
-    yield Bolt(build_app(services, background), services, slack_stub), settings
-    background.shutdown()
-
-
-def command(bolt, name: str, text: str, user: str):
-    body = slash_command_body(text, bolt.stub.response_url, command=name).replace("U0ASKER", user)
-    return bolt.dispatch(body)
 
 
 def test_non_admin_retrain_is_refused(admin_bolt):

@@ -27,6 +27,11 @@ BOT_USER_ID = "U0BOTUSER"
 # Parameters newer than the frozen 2021 spec that slack_sdk sends: team_id (org-wide apps).
 NEWER_PARAMETERS = {"team_id"}
 BOT_ID = "B0BOTID00"
+# Methods newer than the 2021 spec, with the arguments docs.slack.dev lists for them (2026).
+NEWER_METHODS = {
+    "files.getUploadURLExternal": {"filename", "length", "alt_txt", "snippet_type"},
+    "files.completeUploadExternal": {"files", "channel_id", "channels", "initial_comment", "thread_ts", "blocks"},
+}
 
 
 @cache
@@ -69,6 +74,7 @@ class SlackStub:
         self.failures: dict[str, list[str]] = {}
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.groups: dict[str, list[str]] = {}  # user group id -> members, for usergroups.users.list
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {filename, length, data, ...}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -123,9 +129,13 @@ class SlackStub:
 
     def answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         operation = _operation(method)
+        declared = None
         if operation is not None:
-            declared = {p["name"] for p in operation.get("parameters", [])} | NEWER_PARAMETERS
-            unknown = set(params) - declared
+            declared = {p["name"] for p in operation.get("parameters", [])}
+        elif method in NEWER_METHODS:
+            declared = NEWER_METHODS[method] | {"token"}
+        if declared is not None:
+            unknown = set(params) - declared - NEWER_PARAMETERS
             if unknown:
                 return {"ok": False, "error": "invalid_arguments", "unknown": sorted(unknown)}
         pending = self.failures.get(method)
@@ -173,11 +183,39 @@ class SlackStub:
             body = {"ok": True, "view": {"id": "V0VIEW0001", **view}}
         elif method == "usergroups.users.list":
             body = {"ok": True, "users": self.groups.get(params.get("usergroup", ""), [])}
+        elif method == "files.getUploadURLExternal":
+            return self._upload_url(params)
+        elif method == "files.completeUploadExternal":
+            return self._complete_upload(params)
         else:
             body = {"ok": False, "error": "unknown_method"}
             return body
         check_response(method, body)
         return body
+
+    def _upload_url(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F0FILE{len(self.uploads):04d}"
+        self.uploads[file_id] = {"filename": params["filename"], "length": int(params["length"]), "data": None}
+        base = self.url.removesuffix("/api/")
+        return {"ok": True, "upload_url": f"{base}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            files = json.loads(params["files"])
+        except (KeyError, ValueError):
+            return {"ok": False, "error": "invalid_arguments"}
+        done = []
+        for item in files:
+            upload = self.uploads.get(item.get("id", ""))
+            if upload is None or upload["data"] is None or len(upload["data"]) != upload["length"]:
+                return {"ok": False, "error": "file_not_found"}
+            upload.update(title=item.get("title"), channel_id=params.get("channel_id"), blocks=params.get("blocks"))
+            done.append({"id": item["id"], "title": item.get("title") or upload["filename"]})
+        if params.get("blocks"):
+            json.loads(params["blocks"])  # must be a JSON array of blocks
+        return {"ok": True, "files": done}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -202,6 +240,21 @@ class SlackStub:
                 self.wfile.write(data)
 
             def do_POST(self) -> None:
+                if self.path.startswith("/upload/v1/"):  # the upload URL files.getUploadURLExternal gave
+                    length = int(self.headers.get("Content-Length") or 0)
+                    upload = stub.uploads.get(self.path.rsplit("/", 1)[1])
+                    if upload is None:
+                        self.send_response(404)
+                        self.end_headers()
+                        return
+                    upload["data"] = self.rfile.read(length)
+                    data = b"OK - " + str(length).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 params = self._params()
                 if self.path.startswith("/response_url/"):
                     stub.responses.append(params)

@@ -1,12 +1,17 @@
-"""``/supportbot stats | rollback VERSION | help``: answered ephemerally; rollback is for admins."""
+"""``/supportbot stats | digest | rollback VERSION | help``: answered ephemerally; digest and
+rollback are for admins."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import stats_text
+from bot.digest import post_digest
+from supportbot.digest import build_digest
 from supportbot.errors import SupportbotError
 from supportbot.services import Services
 from supportbot.stats import collect_stats
@@ -15,15 +20,31 @@ COMMAND = "/supportbot"
 HELP = (
     "*/supportbot* commands:\n"
     "• `/supportbot stats`: questions, votes per model, corrections, new training examples\n"
+    "• `/supportbot digest`: post the weekly digest now, to DIGEST_CHANNEL or here (admins)\n"
     "• `/supportbot rollback VERSION`: serve an earlier adapter version (admins)"
 )
 
 
 def register(app: App, services: Services, is_admin: Any) -> None:
     @app.command(COMMAND)
-    def handle(ack: Ack, command: dict[str, Any]) -> None:
+    def handle(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         words = (command.get("text") or "").split()
-        if words[:1] == ["stats"]:
+        if words[:1] == ["digest"]:
+            if command["user_id"] not in is_admin:
+                ack(text=":no_entry: Only admins can post the digest (ADMIN_USERS).")
+                return
+            channel = services.settings.digest_channel or command["channel_id"]
+            ack(text=f":bar_chart: Posting the digest to <#{channel}>…")
+            try:
+                post_digest(client, channel, build_digest(services.store, services.settings))
+            except SlackApiError as exc:
+                error = exc.response.get("error", "unknown error")
+                respond(
+                    text=f":warning: Could not post the digest to <#{channel}>: `{error}`. "
+                    "Invite the bot to that channel (it needs files:write).",
+                    response_type="ephemeral",
+                )
+        elif words[:1] == ["stats"]:
             last = services.adapters.last_trained_at()
             ack(text=stats_text(collect_stats(services.store, last)))
         elif words[:1] == ["rollback"]:

@@ -1,0 +1,76 @@
+"""The digest's content: recommendation line, Markdown table and chart, from seeded traffic."""
+
+import json
+
+import pytest
+
+from supportbot.digest import build_digest, recommend, write_files
+from supportbot.metrics import EvalAccuracy, Metrics, VariantWeek, Week
+from supportbot.settings import load_settings
+from supportbot.store import Store
+from tests.support.traffic import NOW, Planned, live_adapter, seed_traffic
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def metrics(ft_acc, pr_acc, ft_cost, pr_cost, width=0.05):
+    def week(ft, pr):
+        return Week(0, 1, {"finetuned": VariantWeek("finetuned", 1, cost_per_answer_usd=ft),
+                           "prompted": VariantWeek("prompted", 1, cost_per_answer_usd=pr)})  # fmt: skip
+
+    evals = {
+        "finetuned": EvalAccuracy("fine-tuned v8", ft_acc, (ft_acc - width, ft_acc + width), 200),
+        "prompted": EvalAccuracy("prompted (gpt-4o)", pr_acc, (pr_acc - width, pr_acc + width), 200),
+    }
+    return Metrics([week(ft_cost, pr_cost)], evals, "v8")
+
+
+@pytest.mark.parametrize(
+    ("ft", "pr", "ft_cost", "pr_cost", "expected"),
+    [
+        (0.86, 0.72, 0.0001, 0.0011, "fine-tuned v8 is 14 pts more accurate than prompted (gpt-4o) "
+         "at 1/11 the cost per answer: keep it."),
+        (0.60, 0.72, 0.0001, 0.0011, "fine-tuned v8 is 12 pts less accurate than prompted (gpt-4o) "
+         "at 1/11 the cost per answer: keep prompting and retrain with more corrections."),
+        (0.60, 0.72, 0.003, 0.001, "fine-tuned v8 is 12 pts less accurate than prompted (gpt-4o) "
+         "at 3.0× the cost per answer: switch to prompting."),
+        (0.86, 0.72, 0.0001, None, "fine-tuned v8 is 14 pts more accurate than prompted (gpt-4o) "
+         "(the prompted model's cost per answer is unknown: add it to PRICE_TABLE): keep it."),
+    ],
+)  # fmt: skip
+def test_recommendation_line(ft, pr, ft_cost, pr_cost, expected):
+    assert recommend(metrics(ft, pr, ft_cost, pr_cost)) == expected
+
+
+def test_overlapping_intervals_are_flagged_and_no_adapter_says_how_to_start():
+    line = recommend(metrics(0.80, 0.78, 0.0001, 0.0002, width=0.1))
+    assert line.startswith("fine-tuned v8 is 2 pts more accurate")
+    assert line.endswith("(the 95% intervals overlap: evaluate more questions).")
+    assert recommend(Metrics([], {}, None)).startswith("No fine-tuned adapter is live yet")
+
+
+def test_digest_files_hold_the_table_the_chart_and_the_numbers(redis_client, tmp_path):
+    store = Store(redis_client)
+    seed_traffic(
+        store,
+        [Planned("prompted", 1, votes=(1,), cost=0.001), Planned("finetuned", 1, votes=(1,), cost=0.0001),
+         Planned("prompted", 8, votes=(-1,), cost=0.001)],
+    )  # fmt: skip
+    live_adapter(store, finetuned=0.9, prompted=0.5)
+    digest = build_digest(store, load_settings(), now=NOW)
+    md, png, data = write_files(digest, tmp_path / "out")
+    text = md.read_text()
+    assert text.startswith("# supportbot weekly digest, Mon 24 Nov – Mon 01 Dec")
+    assert "**fine-tuned v1 is 40 pts more accurate than prompted (gpt-4o-mini) at 1/10 the cost per answer" in text
+    assert "| 👍 | 100% (+100 pts) | 100% |" in text
+    assert "| eval accuracy | 50% (40%–60%, n=40) | 90% (80%–100%, n=40) |" in text
+    assert "![accuracy and cost by week](digest.png)" in text
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    from PIL import Image
+
+    with Image.open(png) as image:
+        image.verify()
+        assert image.size[0] > 800
+    numbers = json.loads(data.read_text())
+    assert len(numbers["weeks"]) == 8
+    assert numbers["weeks"][-1]["variants"]["prompted"]["answers"] == 1
