@@ -63,3 +63,33 @@ def test_models_prepare_with_a_configured_model(run, tiny_env, tiny_model):
     result = run("models", "prepare")
     assert result.exit_code == 0
     assert str(tiny_model) in result.output.replace("\n", "")
+
+
+def test_digest_dry_run_writes_the_files(run, redis_client, tmp_path):
+    from supportbot.store import Store
+    from tests.support.traffic import Planned, live_adapter, seed_traffic
+
+    store = Store(redis_client)
+    seed_traffic(store, [Planned("prompted", 0.5, votes=(1,)), Planned("finetuned", 0.5, votes=(1,), cost=0.0001)])
+    live_adapter(store)
+    result = run("digest", "--dry-run", "--out", str(tmp_path / "d"))
+    assert result.exit_code == 0, result.output
+    assert "fine-tuned v1 is 40 pts more accurate" in result.output
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["digest.json", "digest.md", "digest.png"]
+
+
+def test_digest_posts_to_the_digest_channel_or_says_what_is_missing(
+    run, redis_client, slack_env, slack_stub, monkeypatch
+):
+    result = run("digest")
+    assert result.exit_code == 2
+    assert "error: DIGEST_CHANNEL is not set" in result.output
+    monkeypatch.setenv("DIGEST_CHANNEL", "C0DIGEST")
+    result = run("digest")
+    assert result.exit_code == 0, result.output
+    (complete,) = slack_stub.calls_to("files.completeUploadExternal")
+    assert complete.params["channel_id"] == "C0DIGEST"
+    slack_stub.fail("files.getUploadURLExternal", "not_in_channel")
+    result = run("digest")
+    assert result.exit_code == 2
+    assert "Slack refused the digest for C0DIGEST: not_in_channel" in result.output
