@@ -42,7 +42,7 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=errors, show_path=False)])
     # slack_sdk logs request details at DEBUG; keep it above that so tokens never reach logs.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLevelName(level)))
-    for noisy in ("httpx", "httpcore", "openai", "urllib3"):
+    for noisy in ("httpx", "httpcore", "openai", "urllib3", "sentence_transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -293,12 +293,20 @@ def _print_version(version: Any) -> None:
 @click.option("--eval-file", type=click.Path(path_type=Path, dir_okay=False), help="JSONL with question and answer.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Questions to ask (default: EVAL_LIMIT).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-report"), show_default=True)
+@click.option(
+    "--judge",
+    type=click.Choice(["embedding", "llm"]),
+    default=None,
+    help="embedding: offline MiniLM (default, JUDGE); llm: an OpenAI-compatible model, order swapped.",
+)
 @friendly_errors
-def eval_(eval_file: Path | None, limit: int | None, out: Path) -> None:
+def eval_(eval_file: Path | None, limit: int | None, out: Path, judge: str | None) -> None:
     """Both models answer an eval set; writes eval.json, eval.md and eval.png, prints a verdict."""
     from trainer.eval_report import run_eval, write_report
 
     settings, store = _store()
+    if judge is not None:
+        settings = settings.model_copy(update={"judge": judge})
     with console.status("Both models are answering the eval questions…"):
         report = run_eval(settings, store, eval_file, limit or settings.eval_limit)
     paths = write_report(report, out)
@@ -345,6 +353,39 @@ def digest(dry_run: bool, out: Path) -> None:
             "(invite the bot to the channel; it needs the files:write scope)"
         ) from None
     console.print(f"posted the digest to {settings.digest_channel}: {report.recommendation}")
+
+
+@main.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-report"),
+    show_default=True,
+    help="Where the eval report and the digest are written.",
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Your own question/answer CSV or JSONL instead of the bundled Bitext sample.",
+)
+@click.option("--quick", is_flag=True, help="A small run (32 examples, 4 steps, 8 questions) in a few minutes.")
+@friendly_errors
+def demo(out: Path, data: Path | None, quick: bool) -> None:
+    """The whole loop offline: import past answers, train the first adapter, both models answer
+    held-out questions, the judge's verdicts become votes, then the eval report and the digest."""
+    from trainer.demo import run_demo
+
+    summary = run_demo(_settings(), out, data, quick, console)
+    table = Table("model", "accuracy (95% CI)", "cost per 1,000 answers", title="Held-out questions")
+    for side in summary["eval"].values():
+        low, high = side["ci95"]
+        table.add_row(
+            side["name"], f"{side['accuracy']:.0%} ({low:.0%}–{high:.0%})", format_cost(side["cost_per_1000"])
+        )
+    console.print(table)
+    console.print(f"[bold]{summary['recommendation']}[/]")
+    for path in summary["files"]:
+        console.print(f"  {path}")
 
 
 @main.command()

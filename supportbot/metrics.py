@@ -132,8 +132,10 @@ class MetricsReader:
 
     def answers_between(self, start: float, end: float) -> list[Answer]:
         ids = self.store.redis.zrangebyscore(self.store.keys.answers, start, f"({end}")
-        answers = [self.store.get_answer(answer_id) for answer_id in ids]
-        return [answer for answer in answers if answer is not None]
+        if not ids:
+            return []
+        raw = self.store.redis.mget([self.store.keys.answer(answer_id) for answer_id in ids])
+        return [Answer.from_dict(json.loads(item)) for item in raw if item is not None]
 
     def failures_between(self, start: float, end: float) -> list[Failure]:
         raw = self.store.redis.zrangebyscore(self.store.keys.failures, start, f"({end}")
@@ -197,8 +199,9 @@ def variant_week(variant: str, answers: list[Answer], corrected: set[str], store
         return row
     n = len(answers)
     up = down = accepted = corrections = 0
+    tallies = store.votes.tallies([answer.id for answer in answers])
     for answer in answers:
-        net = store.votes.tally(answer.id).net
+        net = tallies[answer.id].net
         was_corrected = answer.id in corrected
         up += net > 0
         down += net < 0

@@ -90,5 +90,17 @@ class VoteStore:
         votes = list(self.of(answer_id).values())
         return Tally(up=votes.count(1), down=votes.count(-1))
 
+    def tallies(self, answer_ids: list[str]) -> dict[str, Tally]:
+        """Tallies of many answers in one round trip."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for answer_id in answer_ids:
+                pipe.hvals(self.keys.votes(answer_id))
+            replies = pipe.execute()
+        counted = {}
+        for answer_id, values in zip(answer_ids, replies, strict=True):
+            votes = [int(v) for v in values]
+            counted[answer_id] = Tally(up=votes.count(1), down=votes.count(-1))
+        return counted
+
     def voted_answer_ids(self) -> list[str]:
         return list(self.redis.zrange(self.keys.voted, 0, -1))

@@ -21,7 +21,7 @@ from supportbot.settings import Settings
 from supportbot.store import Store
 from trainer.dataset import build_snapshot, load_snapshot
 from trainer.evaluate import score, to_messages
-from trainer.judge import EmbeddingJudge
+from trainer.judge import make_judge
 from trainer.pipeline import local_side, prompted_side, round_robin_by_label
 
 
@@ -70,6 +70,9 @@ def cost_per_1000(side: dict[str, Any], settings: Settings, api_model: str | Non
     return per_answer / 1e6 * 1000
 
 
+PALETTE = ["#2c7fb8", "#f03b20", "#999999"]
+
+
 def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: int) -> dict[str, Any]:
     if eval_file is not None:
         rows = eval_rows_from_file(eval_file)
@@ -87,7 +90,7 @@ def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: in
     model = LocalModel(base_dir, dtype=settings.local_dtype)
     if active is not None:
         model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
-    judge = EmbeddingJudge(settings.judge_threshold)
+    judge = make_judge(settings)
     finetuned_name = f"fine-tuned {active.version}" if active else "fine-tuned (base, no adapter yet)"
     finetuned = score(finetuned_name, local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True), rows, judge)
     prompted_name, prompted_answer = prompted_side(settings, model)
@@ -107,8 +110,10 @@ def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: in
 def verdict(finetuned: dict[str, Any], prompted: dict[str, Any]) -> str:
     gap = (finetuned["accuracy"] - prompted["accuracy"]) * 100
     better, worse = (finetuned, prompted) if gap >= 0 else (prompted, finetuned)
-    how = "better" if abs(gap) >= 0.5 else "the same"
-    line = f"{better['name']} answers {abs(gap):.0f} pts {how} than {worse['name']}"
+    if abs(gap) >= 0.5:
+        line = f"{better['name']} answers {abs(gap):.0f} pts better than {worse['name']}"
+    else:
+        line = f"{finetuned['name']} and {prompted['name']} answer equally well ({finetuned['accuracy']:.0%})"
     fc, pc = finetuned.get("cost_per_1000"), prompted.get("cost_per_1000")
     if fc and pc:
         ratio = pc / fc if pc >= fc else fc / pc
@@ -165,12 +170,13 @@ def chart(report: dict[str, Any], path: Path) -> None:
         [(s["ci95"][1] - s["accuracy"]) * 100 for s in sides],
     ]
     costs = [s["cost_per_1000"] or 0.0 for s in sides]
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(sides))]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.bar(names, accuracy, yerr=errors, capsize=6, color=["#2c7fb8", "#f03b20"])
+    left.bar(names, accuracy, yerr=errors, capsize=6, color=colours)
     left.set_ylim(0, 100)
     left.set_ylabel("accuracy, % (95% CI)")
     left.set_title("Accuracy on the eval set")
-    right.bar(names, costs, color=["#2c7fb8", "#f03b20"])
+    right.bar(names, costs, color=colours)
     right.set_ylabel("USD per 1,000 answers")
     right.set_title("Cost")
     for axis, labels in ((left, names), (right, names)):

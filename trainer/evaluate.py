@@ -10,7 +10,7 @@ from typing import Any
 
 from supportbot.prompts import Message
 from supportbot.responders.local_model import Generation
-from trainer.judge import EmbeddingJudge
+from trainer.judge import Judge
 
 # answer(conversations) -> generations; each side supplies its own (adapter, prompt, endpoint).
 AnswerBatch = Callable[[list[str]], list[Generation]]
@@ -26,16 +26,30 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def score(
-    name: str, answer: AnswerBatch, rows: list[dict[str, Any]], judge: EmbeddingJudge, batch_size: int = 8
+def score(  # noqa: PLR0917 - the progress callback is optional
+    name: str,
+    answer: AnswerBatch,
+    rows: list[dict[str, Any]],
+    judge: Judge,
+    batch_size: int = 8,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Answer every eval question with one side and judge it: the per-side report."""
+    """Answer every eval question with one side and judge it: the per-side report.
+
+    ``progress(done, total)`` is called after each batch. Each example's ``seconds`` is its share
+    of its batch's wall time (answers in a batch are generated together)."""
     questions = [row["messages"][1]["content"] for row in rows]
     references = [row["messages"][2]["content"] for row in rows]
     started = time.perf_counter()
     generations: list[Generation] = []
+    shares: list[float] = []
     for i in range(0, len(questions), batch_size):
-        generations += answer(questions[i : i + batch_size])
+        batch_started = time.perf_counter()
+        batch = answer(questions[i : i + batch_size])
+        generations += batch
+        shares += [(time.perf_counter() - batch_started) / max(1, len(batch))] * len(batch)
+        if progress is not None:
+            progress(len(generations), len(questions))
     seconds = time.perf_counter() - started
     verdicts = judge.judge([g.text for g in generations], references)
     n, correct = len(rows), sum(verdicts.correct)
@@ -60,9 +74,17 @@ def score(
                 "strict": st,
                 "prompt_tokens": g.prompt_tokens,
                 "completion_tokens": g.completion_tokens,
+                "seconds": sec,
             }
-            for q, r, g, s, c, st in zip(
-                questions, references, generations, verdicts.scores, verdicts.correct, verdicts.strict, strict=True
+            for q, r, g, s, c, st, sec in zip(
+                questions,
+                references,
+                generations,
+                verdicts.scores,
+                verdicts.correct,
+                verdicts.strict,
+                shares,
+                strict=True,
             )
         ],
     }

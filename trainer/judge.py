@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 # Measured with bench/calibrate_judge.py on the Bitext dev data (see BENCHMARKS.md).
 CALIBRATION = (
@@ -24,6 +24,16 @@ class Verdicts:
     scores: list[float]
     correct: list[bool]
     strict: list[bool]
+
+
+class Judge(Protocol):
+    name: str
+    threshold: float
+    calibration: str
+
+    def judge(self, answers: list[str], references: list[str]) -> Verdicts:
+        """One verdict per answer against its reference."""
+        ...
 
 
 class EmbeddingJudge:
@@ -52,3 +62,12 @@ class EmbeddingJudge:
         scores = [float(similarity[i, i]) for i in range(len(answers))]
         strict = [bool(int(similarity[i].argmax()) == i) for i in range(len(answers))]
         return Verdicts(scores, [s >= self.threshold for s in scores], strict)
+
+
+def make_judge(settings: Any) -> Judge:
+    """JUDGE=embedding (default, offline) or llm (an OpenAI-compatible model, see llm_judge.py)."""
+    if settings.judge == "llm":
+        from trainer.llm_judge import LLMJudge
+
+        return LLMJudge.from_settings(settings)
+    return EmbeddingJudge(settings.judge_threshold)

@@ -31,7 +31,7 @@ from trainer.backends import get_backend
 from trainer.config import TrainConfig
 from trainer.dataset import build_snapshot, load_snapshot
 from trainer.evaluate import AnswerBatch, decide, score, to_messages
-from trainer.judge import EmbeddingJudge
+from trainer.judge import make_judge
 from trainer.progress import Reporter
 from trainer.registry import publish
 
@@ -148,7 +148,9 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
 
         result = backend.train(train, base_dir, config, work, progress=progress)
         reporter.stage(f":mag: Evaluating {version} (train loss {result.train_loss:.3f}, {result.steps} steps)…")
-        report = gate_report(settings, registry, base_dir, result.adapter_dir, evaluation)
+        report = gate_report(
+            settings, registry, base_dir, result.adapter_dir, evaluation, getattr(reporter, "answered", None)
+        )
         uri = publish(result.adapter_dir, settings.adapter_store_uri, version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -183,15 +185,18 @@ def _work_dir(settings: Settings) -> Path:
     return path
 
 
-def gate_report(
+def gate_report(  # noqa: PLR0917 - the progress callback is optional
     settings: Settings,
     registry: AdapterRegistry,
     base_dir: Path,
     candidate_dir: Path,
     evaluation: list[dict[str, Any]],
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Score the candidate, the live adapter (or the bare base) and the prompted model."""
-    judge = EmbeddingJudge(settings.judge_threshold)
+    """Score the candidate, the live adapter (or the bare base) and the prompted model.
+
+    ``progress(side, done, total)`` follows the answering, batch by batch."""
+    judge = make_judge(settings)
     short = to_messages(FINETUNED_SYSTEM_PROMPT)
     base = LocalModel(base_dir, dtype=settings.local_dtype)
     candidate = LocalModel(base_dir, dtype=settings.local_dtype, adapter_dir=candidate_dir)
@@ -206,10 +211,15 @@ def gate_report(
     else:
         live_name, live = "bare base", local_side(base, short, use_adapter=False)
     prompted_name, prompted = prompted_side(settings, base)
+
+    def follow(side: str) -> Callable[[int, int], None] | None:
+        return None if progress is None else lambda done, total: progress(side, done, total)
+
+    candidate_side = local_side(candidate, short, use_adapter=True)
     sides = {
-        "candidate": score("candidate", local_side(candidate, short, use_adapter=True), evaluation, judge),
-        "live": score(live_name, live, evaluation, judge),
-        "prompted": score(prompted_name, prompted, evaluation, judge),
+        "candidate": score("candidate", candidate_side, evaluation, judge, progress=follow("candidate")),
+        "live": score(live_name, live, evaluation, judge, progress=follow(live_name)),
+        "prompted": score(prompted_name, prompted, evaluation, judge, progress=follow(prompted_name)),
     }
     decision = decide(sides["candidate"]["accuracy"], sides["live"]["accuracy"], settings.promote_margin, live_name)
     return {

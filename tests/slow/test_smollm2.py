@@ -112,3 +112,21 @@ def test_cli_ask_with_an_openai_endpoint(openai_server, smollm2, monkeypatch):
     flat = result.output.replace("\n", " ")
     assert "Prompted (" in flat and "Fine-tuned (base model, no adapter yet)" in flat
     assert "unknown" in flat  # the served model has no price
+
+
+def test_llm_judge_against_a_real_openai_compatible_server(openai_server, smollm2, monkeypatch):
+    from supportbot.settings import load_settings
+    from trainer.judge import make_judge
+
+    monkeypatch.setenv("JUDGE", "llm")
+    monkeypatch.setenv("JUDGE_BASE_URL", openai_server)
+    monkeypatch.setenv("JUDGE_MODEL", str(smollm2))
+    judge = make_judge(load_settings())
+    verdicts = judge.judge(
+        ["Open Order History and press Cancel.", "We ship worldwide."],
+        ["Go to Order History and click Cancel Order.", "Refunds take 5 to 7 days."],
+    )
+    # A 135M model is no good judge; this checks the round trip: two orders per pair, a verdict each.
+    assert len(verdicts.scores) == 2
+    assert all(score in (0.0, 0.5, 1.0) for score in verdicts.scores)
+    assert verdicts.correct == [score == 1.0 for score in verdicts.scores]

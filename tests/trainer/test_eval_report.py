@@ -19,7 +19,8 @@ def test_eval_file_report_in_three_formats(tiny_env, redis_client, tmp_path):
     out = tmp_path / "report"
     result = run("eval", "--eval-file", str(eval_file), "--limit", "4", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert " pts " in result.output  # the one-line verdict
+    report = json.loads((out / "eval.json").read_text())
+    assert report["verdict"] in " ".join(result.output.split())  # the one-line verdict
 
     report = json.loads((out / "eval.json").read_text())
     assert report["n"] == 4
@@ -43,3 +44,20 @@ def test_eval_without_data_or_with_a_bad_file_is_one_error_line(tiny_env, redis_
     bad.write_text('{"q": 1}\n')
     result = run("eval", "--eval-file", str(bad))
     assert result.exit_code == 2 and "bad.jsonl:1: each line must be a JSON object" in result.output
+
+
+def test_eval_with_the_llm_judge(tiny_env, redis_client, tmp_path, monkeypatch):
+    from tests.trainer.test_llm_judge import judge_server
+
+    eval_file = tmp_path / "questions.jsonl"
+    eval_file.write_text(json.dumps({"question": "How do I cancel?", "answer": "Use Order History."}) + "\n")
+    server, seen = judge_server(lambda first, second: "YES")
+    with server as url:
+        monkeypatch.setenv("JUDGE_BASE_URL", url)
+        monkeypatch.setenv("JUDGE_MODEL", "judge")
+        result = run("eval", "--eval-file", str(eval_file), "--judge", "llm", "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r" / "eval.json").read_text())
+    assert report["judge"]["name"] == "llm"
+    assert [side["accuracy"] for side in report["sides"].values()] == [1.0, 1.0]
+    assert len(seen) == 4  # two sides x one question x both orders
