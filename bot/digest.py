@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import SECTION_LIMIT, Block, escape
 from supportbot.digest import Digest, build_digest, chart, row_cells
+from supportbot.errors import ConfigError, SupportbotError
 from supportbot.records import VARIANTS
 from supportbot.schedule import OncePerFire, cron_trigger
 from supportbot.settings import Settings
@@ -68,6 +70,23 @@ def post_digest(client: WebClient, channel: str, digest: Digest) -> dict[str, An
         )
     log.info("digest posted to %s", channel)
     return dict(response.data) if isinstance(response.data, dict) else {}
+
+
+def post_from_settings(settings: Settings, digest: Digest) -> str:
+    """`supportbot digest`: post to DIGEST_CHANNEL with the bot token; returns the channel."""
+    if not settings.digest_channel:
+        raise ConfigError("DIGEST_CHANNEL is not set: set it to a channel id (C…), or use --dry-run --out DIR")
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set: the digest is posted with the bot token (or use --dry-run)")
+    client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
+    try:
+        post_digest(client, settings.digest_channel, digest)
+    except SlackApiError as exc:
+        raise SupportbotError(
+            f"Slack refused the digest for {settings.digest_channel}: {exc.response.get('error')} "
+            "(invite the bot to the channel; it needs the files:write scope)"
+        ) from None
+    return settings.digest_channel
 
 
 class DigestSchedule(OncePerFire):

@@ -29,7 +29,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from supportbot.cost import format_cost
-from supportbot.errors import ConfigError, InvalidImport, SupportbotError
+from supportbot.errors import InvalidImport, SupportbotError
 from supportbot.settings import Settings, load_settings
 from supportbot.store import Store
 
@@ -335,24 +335,10 @@ def digest(dry_run: bool, out: Path) -> None:
         console.print(f"[bold]{report.recommendation}[/]")
         console.print("wrote " + ", ".join(str(p) for p in paths))
         return
-    if not settings.digest_channel:
-        raise ConfigError("DIGEST_CHANNEL is not set: set it to a channel id (C…), or use --dry-run --out DIR")
-    if settings.slack_bot_token is None:
-        raise ConfigError("SLACK_BOT_TOKEN is not set: the digest is posted with the bot token (or use --dry-run)")
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
+    from bot.digest import post_from_settings
 
-    from bot.digest import post_digest
-
-    client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-    try:
-        post_digest(client, settings.digest_channel, report)
-    except SlackApiError as exc:
-        raise SupportbotError(
-            f"Slack refused the digest for {settings.digest_channel}: {exc.response.get('error')} "
-            "(invite the bot to the channel; it needs the files:write scope)"
-        ) from None
-    console.print(f"posted the digest to {settings.digest_channel}: {report.recommendation}")
+    channel = post_from_settings(settings, report)
+    console.print(f"posted the digest to {channel}: {report.recommendation}")
 
 
 @main.command()

@@ -89,9 +89,12 @@ def recommend(metrics: Metrics) -> str:
     else:
         accuracy = f"{finetuned.name} is as accurate as {prompted.name}"
     ft_cost, pr_cost = latest_cost(metrics, "finetuned"), latest_cost(metrics, "prompted")
-    if ft_cost is None or pr_cost is None or ft_cost <= 0 or pr_cost <= 0:
+    cheaper: bool | None
+    if ft_cost is None or pr_cost is None:
         unknown = "prompted" if pr_cost is None else "fine-tuned"
         cost, cheaper = f" (the {unknown} model's cost per answer is unknown: add it to PRICE_TABLE)", None
+    elif ft_cost <= 0 or pr_cost <= 0:  # an hourly rate of 0 was configured: no ratio to give
+        cost, cheaper = "", None
     elif ft_cost <= pr_cost:
         cost, cheaper = f" at 1/{_ratio(pr_cost / ft_cost)} the cost per answer", True
     else:

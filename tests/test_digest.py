@@ -42,6 +42,11 @@ def test_recommendation_line(ft, pr, ft_cost, pr_cost, expected):
     assert recommend(metrics(ft, pr, ft_cost, pr_cost)) == expected
 
 
+def test_a_free_model_gives_no_cost_ratio():
+    line = recommend(metrics(0.86, 0.72, 0.0, 0.0011))
+    assert line == "fine-tuned v8 is 14 pts more accurate than prompted (gpt-4o): keep it."
+
+
 def test_overlapping_intervals_are_flagged_and_no_adapter_says_how_to_start():
     line = recommend(metrics(0.80, 0.78, 0.0001, 0.0002, width=0.1))
     assert line.startswith("fine-tuned v8 is 2 pts more accurate")
