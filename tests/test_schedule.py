@@ -10,6 +10,7 @@ from supportbot.schedule import RetrainSchedule
 from supportbot.settings import load_settings
 from supportbot.store import Store
 from tests.support.paths import DATA
+from tests.support.replicas import fire_together
 from trainer.importer import Mapping, parse
 
 
@@ -25,13 +26,7 @@ def test_two_replicas_firing_together_enqueue_once(redis_client, monkeypatch):
     enqueued: list[str] = []
     replicas = [RetrainSchedule(settings, store, enqueued.append) for _ in range(2)]
     now = datetime.fromisoformat("2026-11-30T03:00:00.120+00:00")  # Monday 03:00, the default cron
-    results: list[str] = []
-    threads = [threading.Thread(target=lambda r=r: results.append(r.fire(now))) for r in replicas]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == ["enqueued", "not-mine"]
+    assert fire_together(replicas, now) == ["enqueued", "not-mine"]
     assert enqueued == ["schedule"]
     # A replica whose clock runs a little late still recognises the same fire time.
     late = datetime.fromisoformat("2026-11-30T03:00:07+00:00")

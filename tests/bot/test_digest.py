@@ -2,7 +2,6 @@
 stand-in, exactly one post with two schedulers, and `/supportbot digest` for admins."""
 
 import json
-import threading
 from datetime import datetime
 
 import pytest
@@ -13,6 +12,7 @@ from supportbot.digest import build_digest
 from supportbot.settings import load_settings
 from supportbot.store import Store
 from tests.bot.conftest import command
+from tests.support.replicas import fire_together
 from tests.support.signing import BOT_TOKEN
 from tests.support.traffic import NOW, Planned, live_adapter, seed_traffic
 
@@ -81,13 +81,7 @@ def test_scheduled_digest_posts_exactly_once_with_two_schedulers(redis_client, m
     replicas = [DigestSchedule(settings, store, client) for _ in range(2)]
     assert str(replicas[0].trigger) == "cron[month='*', day='*', day_of_week='mon', hour='9', minute='0']"
     monday_9 = datetime.fromisoformat("2025-12-01T09:00:00.300+01:00")  # Berlin time
-    results: list[str] = []
-    threads = [threading.Thread(target=lambda r=r: results.append(r.fire(monday_9))) for r in replicas]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == ["not-mine", "posted"]
+    assert fire_together(replicas, monday_9) == ["not-mine", "posted"]
     assert len(slack_stub.calls_to("files.completeUploadExternal")) == 1
     assert slack_stub.calls_to("files.completeUploadExternal")[0].params["channel_id"] == "C0DIGEST"
     assert replicas[1].fire(datetime.fromisoformat("2025-12-01T09:00:09+01:00")) == "not-mine"
