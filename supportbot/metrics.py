@@ -17,13 +17,12 @@ model, from the live adapter's gate report.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from supportbot.adapters import AdapterRegistry
-from supportbot.records import VARIANTS, Answer, Correction, Failure
+from supportbot.records import VARIANTS, Answer, Correction
 from supportbot.store import Store
 
 WEEK_S = 7 * 24 * 3600.0
@@ -130,17 +129,6 @@ class MetricsReader:
         self.store = store
         self.registry = AdapterRegistry(store.redis, store.keys)
 
-    def answers_between(self, start: float, end: float) -> list[Answer]:
-        ids = self.store.redis.zrangebyscore(self.store.keys.answers, start, f"({end}")
-        if not ids:
-            return []
-        raw = self.store.redis.mget([self.store.keys.answer(answer_id) for answer_id in ids])
-        return [Answer.from_dict(json.loads(item)) for item in raw if item is not None]
-
-    def failures_between(self, start: float, end: float) -> list[Failure]:
-        raw = self.store.redis.zrangebyscore(self.store.keys.failures, start, f"({end}")
-        return [Failure.from_dict(json.loads(item)) for item in raw]
-
     def corrected_answers(self, answers: list[Answer], corrections: list[Correction]) -> set[str]:
         by_question: dict[str, list[str]] = {}
         for answer in answers:
@@ -156,8 +144,8 @@ class MetricsReader:
         return corrected
 
     def week(self, start: float, end: float, corrections: list[Correction]) -> Week:
-        answers = self.answers_between(start, end)
-        failures = self.failures_between(start, end)
+        answers = self.store.answers_between(start, end)
+        failures = self.store.failures(start, end)
         corrected = self.corrected_answers(answers, corrections)
         trained = [v for v in self.registry.all() if start <= v.created_at < end]
         variants: dict[str, VariantWeek] = {}

@@ -87,8 +87,18 @@ class Store:
     def save_failure(self, failure: Failure) -> None:
         self.write_failure(self.redis, failure)
 
-    def failures(self) -> list[Failure]:
-        return [Failure.from_dict(json.loads(raw)) for raw in self.redis.zrange(self.keys.failures, 0, -1)]
+    def failures(self, start: float | str = "-inf", end: float | str = "+inf") -> list[Failure]:
+        """Failures recorded in [start, end), oldest first (all of them by default)."""
+        raw = self.redis.zrangebyscore(self.keys.failures, start, _before(end))
+        return [Failure.from_dict(json.loads(item)) for item in raw]
+
+    def answers_between(self, start: float, end: float) -> list[Answer]:
+        """Answers created in [start, end), oldest first, read in one round trip."""
+        ids = self.redis.zrangebyscore(self.keys.answers, start, _before(end))
+        if not ids:
+            return []
+        raw = self.redis.mget([self.keys.answer(answer_id) for answer_id in ids])
+        return [Answer.from_dict(json.loads(item)) for item in raw if item is not None]
 
     def first_delivery(self, event_id: str) -> bool:
         """True the first time an event id is seen; False for Slack's redeliveries."""
@@ -96,3 +106,8 @@ class Store:
 
     def question_count(self) -> int:
         return int(self.redis.zcard(self.keys.questions))
+
+
+def _before(end: float | str) -> str:
+    """A ZRANGEBYSCORE upper bound that excludes ``end`` itself."""
+    return end if end == "+inf" else f"({end}"
