@@ -61,6 +61,15 @@ def compute_cost(seconds: float, hourly_rate_usd: float) -> float:
     return seconds * hourly_rate_usd / 3600.0
 
 
+def answer_cost(
+    prices: PriceTable, api_model: str | None, usage: Usage, seconds: float, hourly_rate_usd: float
+) -> float | None:
+    """One answer: an API model's tokens x its price, or (api_model None) local compute time."""
+    if api_model is None:
+        return compute_cost(seconds, hourly_rate_usd)
+    return prices.api_cost(api_model, usage)
+
+
 def format_cost(cost_usd: float | None) -> str:
     if cost_usd is None:
         return "unknown"

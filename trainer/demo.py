@@ -25,7 +25,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from supportbot.cost import PriceTable, compute_cost
+from supportbot.cost import PriceTable
 from supportbot.digest import build_digest, write_files
 from supportbot.errors import InvalidImport
 from supportbot.prompts import PromptSet
@@ -35,7 +35,7 @@ from supportbot.settings import Settings
 from supportbot.store import Store
 from trainer.config import TrainConfig
 from trainer.dataset import build_snapshot, load_snapshot
-from trainer.eval_report import cost_per_1000, verdict, write_report
+from trainer.eval_report import api_model, cost_per_1000, example_cost, verdict, write_report
 from trainer.importer import Mapping, parse
 from trainer.pipeline import retrain
 
@@ -126,7 +126,6 @@ def record_answers(store: Store, settings: Settings, report: dict[str, Any], ver
     """The gate's held-out answers as questions and answers in the store, with the judge's verdict
     on each as a vote. Returns the votes cast per side."""
     prices = PriceTable.load(settings.price_table)
-    api_model = settings.prompted_model if settings.openai_base_url else None
     questions: dict[str, Question] = {}
     votes: dict[str, int] = {}
     for key, variant in (("candidate", "finetuned"), ("prompted", "prompted")):
@@ -137,18 +136,14 @@ def record_answers(store: Store, settings: Settings, report: dict[str, Any], ver
                 question = Question(text=example["question"], user=JUDGE_USER, channel="demo", source="demo")
                 questions[example["question"]] = question
                 store.save_question(question)
-            usage = Usage(example["prompt_tokens"], example["completion_tokens"])
-            if variant == "prompted" and api_model is not None:
-                cost = prices.api_cost(api_model, usage)
-            else:
-                cost = compute_cost(example["seconds"], settings.local_hourly_rate_usd)
+            model = api_model(settings) if variant == "prompted" else None
             answer = Answer(
                 variant=variant,  # type: ignore[arg-type]
                 text=example["answer"],
                 model=side["name"],
-                usage=usage,
+                usage=Usage(example["prompt_tokens"], example["completion_tokens"]),
                 latency_s=example["seconds"],
-                cost_usd=cost,
+                cost_usd=example_cost(example, settings, model, prices),
                 adapter_version=version if variant == "finetuned" else None,
                 question_id=question.id,
                 label=side["name"],
@@ -162,14 +157,13 @@ def record_answers(store: Store, settings: Settings, report: dict[str, Any], ver
 
 def eval_report(settings: Settings, report: dict[str, Any], version: str) -> dict[str, Any]:
     """The gate's run as an eval report: fine-tuned, prompted and the bare base model."""
-    api_model = settings.prompted_model if settings.openai_base_url else None
     sides = {
         "finetuned": {**report["candidate"], "name": f"fine-tuned {version}"},
         "prompted": dict(report["prompted"]),
         "base": {**report["live"], "name": "base model, no adapter"},
     }
     for key, side in sides.items():
-        side["cost_per_1000"] = cost_per_1000(side, settings, api_model if key == "prompted" else None)
+        side["cost_per_1000"] = cost_per_1000(side, settings, api_model(settings) if key == "prompted" else None)
     return {
         "source": "held-out questions (the eval split) of the demo data",
         "n": report["candidate"]["n"],

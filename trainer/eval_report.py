@@ -13,9 +13,10 @@ from typing import Any
 
 from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
-from supportbot.cost import PriceTable, compute_cost, format_cost
+from supportbot.cost import PriceTable, answer_cost, format_cost
 from supportbot.errors import InvalidImport
 from supportbot.prompts import FINETUNED_SYSTEM_PROMPT
+from supportbot.records import Usage
 from supportbot.responders.local_model import LocalModel
 from supportbot.settings import Settings
 from supportbot.store import Store
@@ -56,18 +57,23 @@ def eval_rows_from_file(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def cost_per_1000(side: dict[str, Any], settings: Settings, api_model: str | None) -> float | None:
+def api_model(settings: Settings) -> str | None:
+    """The prompted side's API model, or None when it runs on the local model."""
+    return settings.prompted_model if settings.openai_base_url else None
+
+
+def example_cost(example: dict[str, Any], settings: Settings, model: str | None, prices: PriceTable) -> float | None:
+    usage = Usage(example["prompt_tokens"], example["completion_tokens"])
+    return answer_cost(prices, model, usage, example["seconds"], settings.local_hourly_rate_usd)
+
+
+def cost_per_1000(side: dict[str, Any], settings: Settings, model: str | None) -> float | None:
     """Local sides: compute seconds x the hourly rate. API sides: tokens x the price table."""
-    if api_model is None:
-        return compute_cost(side["seconds_per_answer"], settings.local_hourly_rate_usd) * 1000
-    price = PriceTable.load(settings.price_table).lookup(api_model)
-    if price is None:
+    prices = PriceTable.load(settings.price_table)
+    costs = [example_cost(example, settings, model, prices) for example in side["examples"]]
+    if not costs or None in costs:
         return None
-    per_answer = (
-        side["prompt_tokens_per_answer"] * price.input_per_1m
-        + side["completion_tokens_per_answer"] * price.output_per_1m
-    )
-    return per_answer / 1e6 * 1000
+    return sum(c for c in costs if c is not None) / len(costs) * 1000
 
 
 PALETTE = ["#2c7fb8", "#f03b20", "#999999"]
@@ -95,9 +101,8 @@ def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: in
     finetuned = score(finetuned_name, local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True), rows, judge)
     prompted_name, prompted_answer = prompted_side(settings, model)
     prompted = score(prompted_name, prompted_answer, rows, judge)
-    api_model = settings.prompted_model if settings.openai_base_url else None
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
-    prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model)
+    prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
     return {
         "source": source,
         "n": len(rows),
