@@ -234,30 +234,13 @@ def train(force: bool, max_steps: int, enqueue: bool) -> None:
         job = enqueue_training(rq_connection(settings), trigger="cli", force=force)
         console.print(f"queued training job {job.id}; `supportbot worker` runs it")
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from trainer.config import TrainConfig
     from trainer.pipeline import retrain
+    from trainer.progress import console_progress
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} steps · loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("Training", total=None, loss="-")
-
-        class ConsoleReporter:
-            def stage(self, text: str) -> None:
-                progress.console.print(text)
-
-            def step(self, data: dict[str, Any]) -> None:
-                progress.update(task, completed=data["step"], total=data["total"], loss=f"{data['loss']:.3f}")
-
-        config = TrainConfig(epochs=settings.train_epochs, max_steps=max_steps)
-        outcome = retrain(settings, store, trigger="cli", reporter=ConsoleReporter(), config=config, force=force)
+    config = TrainConfig(epochs=settings.train_epochs, max_steps=max_steps)
+    with console_progress(console) as reporter:
+        outcome = retrain(settings, store, trigger="cli", reporter=reporter, config=config, force=force)
     if outcome.version is not None:
         _print_version(outcome.version)
 

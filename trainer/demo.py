@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from supportbot.cost import PriceTable
 from supportbot.digest import build_digest, write_files
@@ -38,6 +37,7 @@ from trainer.dataset import build_snapshot, load_snapshot
 from trainer.eval_report import api_model, cost_per_1000, example_cost, verdict, write_report
 from trainer.importer import Mapping, parse
 from trainer.pipeline import retrain
+from trainer.progress import console_progress
 
 DEMO_PREFIX = "sbdemo:"
 JUDGE_USER = "U0JUDGE"
@@ -96,30 +96,6 @@ def write_prompt(directory: Path, snapshot_path: Path, knowledge: str | None, ba
     lines = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples)
     (directory / "examples.jsonl").write_text(lines, encoding="utf-8")
     return PromptSet.load(directory)
-
-
-class DemoProgress:
-    """Rich progress bars for the retraining run: training steps, then each side's answers."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def _task(self, name: str, total: int | None) -> TaskID:
-        if name not in self.tasks:
-            self.tasks[name] = self.progress.add_task(name, total=total, info="")
-        return self.tasks[name]
-
-    def stage(self, text: str) -> None:
-        self.progress.console.print(text)
-
-    def step(self, data: dict[str, Any]) -> None:
-        task = self._task("Training", data["total"])
-        self.progress.update(task, completed=data["step"], total=data["total"], info=f"loss {data['loss']:.3f}")
-
-    def answered(self, side: str, done: int, total: int) -> None:
-        task = self._task(f"Answering: {side}", total)
-        self.progress.update(task, completed=done, total=total, info="questions")
 
 
 def record_answers(store: Store, settings: Settings, report: dict[str, Any], version: str) -> dict[str, int]:
@@ -208,19 +184,12 @@ def run_demo(settings: Settings, out: Path, data: Path | None, quick: bool, cons
     )
 
     console.print(f"[bold]2/4[/] training the first adapter on up to {size.train_examples} examples…")
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} {task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with console_progress(console) as reporter:
         outcome = retrain(
             settings,
             store,
             trigger="demo",
-            reporter=DemoProgress(progress),
+            reporter=reporter,
             config=TrainConfig(epochs=1.0, max_steps=size.max_steps),
             force=True,
         )

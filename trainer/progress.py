@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,46 @@ class LogReporter:
 
     def step(self, data: dict[str, Any]) -> None:
         log.debug("step %s/%s loss %.4f", data.get("step"), data.get("total"), data.get("loss", 0.0))
+
+
+class ConsoleReporter:
+    """Rich progress bars: training steps with the loss, then each gate side's answers."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+
+    def _task(self, name: str, total: int | None) -> Any:
+        if name not in self.tasks:
+            self.tasks[name] = self.progress.add_task(name, total=total, info="")
+        return self.tasks[name]
+
+    def stage(self, text: str) -> None:
+        self.progress.console.print(text)
+
+    def step(self, data: dict[str, Any]) -> None:
+        task = self._task("Training", data["total"])
+        self.progress.update(task, completed=data["step"], total=data["total"], info=f"loss {data['loss']:.3f}")
+
+    def answered(self, side: str, done: int, total: int) -> None:
+        task = self._task(f"Answering: {side}", total)
+        self.progress.update(task, completed=done, total=total, info="questions")
+
+
+@contextmanager
+def console_progress(console: Any) -> Iterator[ConsoleReporter]:
+    """A ConsoleReporter on a live rich Progress for the length of the block."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} {task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        yield ConsoleReporter(progress)
 
 
 class SlackThreadReporter:
