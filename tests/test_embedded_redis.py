@@ -1,9 +1,20 @@
+"""The embedded Redis: reused by a second process, stopped by its last user (also on SIGTERM/SIGINT), data kept."""
+
 import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
-from supportbot.embedded_redis import EmbeddedRedis
+from supportbot.embedded_redis import EmbeddedRedis, _alive
 from supportbot.errors import ConfigError
 from supportbot.redis_conn import connect, redacted
 from supportbot.settings import load_settings
@@ -55,3 +66,144 @@ def test_unreachable_redis_is_a_clear_error_without_the_password(monkeypatch):
         connect(load_settings())
     assert "cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:1/0" in str(err.value)
     assert "hunter2" not in str(err.value)
+
+
+HELPER = Path(__file__).parent / "support" / "embedded_proc.py"
+
+
+class User:
+    """A process using the embedded Redis in ``directory`` (tests/support/embedded_proc.py)."""
+
+    def __init__(self, directory: Path) -> None:
+        command = [sys.executable, str(HELPER), str(directory)]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+        hello = json.loads(self.line())
+        self.url: str = hello["url"]
+        self.started: bool = hello["started"]
+
+    def line(self, timeout: float = 60.0) -> str:
+        assert self.proc.stdout is not None
+        readable, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        assert readable, "the process did not answer"
+        line = self.proc.stdout.readline()
+        assert line, f"the process ended (exit status {self.proc.poll()})"
+        return line.decode().strip()
+
+    def ask(self, command: str) -> str:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{command}\n".encode())
+        return self.line()
+
+    def signal(self, signum: int) -> int:
+        self.proc.send_signal(signum)
+        return self.proc.wait(timeout=60)
+
+
+def server_of(directory: Path) -> dict[str, int]:
+    return json.loads((directory / "server.json").read_text())
+
+
+def assert_stopped_cleanly(directory: Path, server: dict[str, int]) -> None:
+    assert not _alive(server["pid"])  # the last user waited for it to end
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server["port"]), timeout=5).close()
+    assert "ready to exit" in (directory / "redis.log").read_text()  # SHUTDOWN, not a kill
+    assert not (directory / "server.json").exists()
+    assert list((directory / "users").iterdir()) == []
+
+
+def restarted(directory: Path, *keys: str) -> list[str | None]:
+    """Start the server again in ``directory`` (a fresh one) and read ``keys`` from it."""
+    embedded = EmbeddedRedis(directory)
+    try:
+        url = embedded.start()
+        assert embedded.process is not None
+        return redis.Redis.from_url(url, decode_responses=True).mget(keys)
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Iterator[Path]:
+    """The data directory; whatever server is left running there at the end is killed."""
+    directory = tmp_path / "redis"
+    yield directory
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        pid = server_of(directory)["pid"]
+        if b"redis-server" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def spawn(directory: Path) -> Iterator[Callable[[], User]]:
+    """Start user processes of ``directory``; those still running at the end are killed."""
+    users: list[User] = []
+
+    def start() -> User:
+        users.append(User(directory))
+        return users[-1]
+
+    yield start
+    for user in users:
+        if user.proc.poll() is None:
+            user.proc.kill()
+            user.proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, -signal.SIGINT)]
+)
+def test_a_signal_to_the_only_user_stops_the_server_cleanly_and_a_restart_reuses_the_data(
+    directory, spawn, signum, status
+):
+    user = spawn()
+    assert user.started
+    assert user.ask("set answer 42") == "ok"
+    server = server_of(directory)
+
+    assert user.signal(signum) == status
+
+    assert_stopped_cleanly(directory, server)
+    assert restarted(directory, "answer") == ["42"]
+
+
+def test_the_server_outlives_its_starter_while_another_process_uses_it(directory, spawn):
+    starter, other = spawn(), spawn()
+    assert starter.started and not other.started
+    assert other.url == starter.url
+    assert starter.ask("set first 1") == "ok"
+    server = server_of(directory)
+
+    assert starter.signal(signal.SIGTERM) == 128 + signal.SIGTERM
+    assert _alive(server["pid"])  # still serving the other process
+    assert other.ask("get first") == "1"
+    assert other.ask("set second 2") == "ok"
+
+    assert other.signal(signal.SIGTERM) == 128 + signal.SIGTERM  # the last user, not the server's parent
+    assert_stopped_cleanly(directory, server)
+    assert restarted(directory, "first", "second") == ["1", "2"]
+
+
+def test_a_user_that_died_without_leaving_does_not_keep_the_server_running(directory, spawn):
+    starter, killed = spawn(), spawn()
+    assert killed.ask("set answer 42") == "ok"
+    server = server_of(directory)
+    killed.signal(signal.SIGKILL)  # no cleanup: its registration stays behind
+
+    assert starter.signal(signal.SIGTERM) == 128 + signal.SIGTERM
+    assert_stopped_cleanly(directory, server)
+    assert restarted(directory, "answer") == ["42"]
+
+
+def test_a_signal_handler_installed_before_is_kept(directory):
+    def handler(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    embedded = EmbeddedRedis(directory)
+    try:
+        embedded.start()
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        embedded.stop()
+        signal.signal(signal.SIGTERM, previous)

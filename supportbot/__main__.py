@@ -1,3 +1,0 @@
-from supportbot.cli import main
-
-main()
