@@ -21,7 +21,7 @@ from supportbot.prompts import PromptSet
 from supportbot.responders.local import LocalPromptedResponder, LocalResponder
 from supportbot.responders.local_model import LocalModel
 from tests.support.models import smollm2_dir
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 
 
 def main() -> None:
@@ -29,9 +29,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])
+    parser.add_argument("--data", type=Path, default=BITEXT, help="Bitext-style JSONL (default: the bundled sample)")
     args = parser.parse_args()
 
-    rows = [json.loads(line) for line in (DATA / "qa_dev.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in args.data.read_text().splitlines()]
     questions = [row["question"] for row in rows[:: len(rows) // args.questions]][: args.questions]
     model = LocalModel(smollm2_dir(), dtype=args.dtype)
     responders = {

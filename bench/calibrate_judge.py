@@ -1,4 +1,4 @@
-"""Calibrate the offline judge's threshold on the Bitext dev data.
+"""Calibrate the offline judge's threshold on Bitext data (default: the bundled sample; --data).
 
 Pairs each sampled answer with another answer of the same intent (should be accepted) and one of
 a different intent (should be rejected), and reports the cosine threshold with the best balanced
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supportbot.settings import Settings
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer.judge import EmbeddingJudge
 
 
@@ -33,8 +33,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data", type=Path, default=BITEXT, help="Bitext-style JSONL (default: the bundled sample)")
     args = parser.parse_args()
-    rows = [json.loads(line) for line in (DATA / "qa_dev.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in args.data.read_text().splitlines()]
     by_intent: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         by_intent[row["intent"]].append(row["answer"])

@@ -1,4 +1,4 @@
-"""Import and snapshot speed on the Bitext dev file, against plain JSON parsing as the baseline.
+"""Import and snapshot speed on a Bitext file (--data), against plain JSON parsing as the baseline.
 
 Uses its own Redis database (flushed) so it never touches real data.
 
@@ -19,7 +19,7 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supportbot.store import Store
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer.dataset import build_snapshot
 from trainer.importer import Mapping, parse
 
@@ -33,10 +33,11 @@ def timed(func):  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--data", type=Path, default=BITEXT, help="Bitext-style JSONL (default: the bundled sample)")
     args = parser.parse_args()
     client = redis.Redis.from_url(args.redis_url, decode_responses=True)
     client.flushdb()
-    path = DATA / "qa_dev.jsonl"
+    path = args.data
     lines = path.read_text().splitlines()
     _, baseline = timed(lambda: [json.loads(line) for line in lines])
     result, parse_s = timed(lambda: parse(path, Mapping(), 2000))

@@ -9,7 +9,7 @@ from supportbot.corrections import CorrectionService
 from supportbot.errors import InvalidImport
 from supportbot.records import Failure
 from supportbot.store import Store
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from tests.trainer.test_dataset import asked
 from trainer.dataset import build_snapshot
 from trainer.importer import Mapping, parse
@@ -35,7 +35,7 @@ def dump(client) -> dict:
 
 
 def populate(store: Store, tmp_path) -> None:
-    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:50])
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:50])
     first = asked(store, "How do I cancel?", "Order History > Cancel.", at=1.0)
     second = asked(store, "Refund time?", "A week.", at=2.0)
     store.votes.set(first.id, "U1", 1, at=5.0)

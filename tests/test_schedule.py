@@ -9,14 +9,14 @@ from apscheduler.triggers.cron import CronTrigger
 from supportbot.schedule import RetrainSchedule
 from supportbot.settings import load_settings
 from supportbot.store import Store
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from tests.support.replicas import fire_together
 from trainer.importer import Mapping, parse
 
 
 def seeded(redis_client, n: int) -> Store:
     store = Store(redis_client)
-    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:n])
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:n])
     return store
 
 

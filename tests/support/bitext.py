@@ -1,13 +1,13 @@
-"""Bitext dev rows in the chat format the trainer takes (read from ../shared/data)."""
+"""Bitext rows in the chat format the trainer takes (from the bundled sample, trainer/demo_data)."""
 
 import json
 
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 
 
 def bitext_rows(n: int) -> list[dict]:
     rows = []
-    for line in (DATA / "qa_dev.jsonl").read_text().splitlines()[:n]:
+    for line in BITEXT.read_text().splitlines()[:n]:
         row = json.loads(line)
         rows.append(
             {

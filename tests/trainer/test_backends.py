@@ -18,8 +18,8 @@ def test_loss_is_on_the_answer_tokens_only(tiny_model):
     (example,) = tokenize(bitext_rows(1), tokenizer, max_length=2048)
     labelled = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != -100]
     answer = tokenizer.decode(labelled)
-    assert answer.startswith("I understand your concern")
-    assert "can you help me canceling purchase" not in answer  # the question is not trained on
+    assert answer.startswith("I understand that you're seeking guidance on how to cancel your order")
+    assert "help me to cancel order" not in answer  # the question is not trained on
     assert example["labels"][0] == -100
 
 

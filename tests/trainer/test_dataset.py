@@ -6,13 +6,13 @@ from supportbot.corrections import CorrectionService
 from supportbot.records import Answer, Question, Usage
 from supportbot.splits import hashed_split, normalise
 from supportbot.store import Store
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer.dataset import build_snapshot, load_snapshot
 from trainer.importer import Mapping, parse
 
 
 def import_bitext(store: Store, limit: int | None = None) -> None:
-    seeds = parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds
+    seeds = parse(BITEXT, Mapping(), 2000).seeds
     store.seeds.add_all(seeds[:limit])
 
 
@@ -50,8 +50,8 @@ def test_bitext_snapshot_is_stable_across_rebuilds(redis_client, tmp_path):
     assert first.path.name == f"{first.name}.jsonl"
     assert json.loads((tmp_path / f"{first.name}.stats.json").read_text()) == first.stats
     stats = first.stats
-    assert stats["eligible"] == 3633
-    assert stats["examples"] + stats["merged_duplicates"] == 3633
+    assert stats["eligible"] == 1188
+    assert stats["examples"] + stats["merged_duplicates"] == 1188
     assert stats["by_source"] == {"seed": stats["examples"]}
     assert len(stats["by_label"]) == 27
     assert 0.05 < stats["by_split"]["eval"] / stats["examples"] < 0.15

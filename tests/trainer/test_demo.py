@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 from click.testing import CliRunner
 
-from supportbot.cli import main
-from tests.support.paths import DATA
+from cli.main import main
+from tests.support.paths import BITEXT_SUBSET
 from trainer.demo import sample_path
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -19,8 +19,13 @@ def test_the_bundled_sample_is_small_stratified_and_licensed():
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     per_intent = Counter(row["intent"] for row in rows)
     assert len(per_intent) == 27 and len(set(per_intent.values())) == 1  # every intent, equally
-    source = {json.loads(line)["id"]: json.loads(line) for line in (DATA / "qa_dev.jsonl").read_text().splitlines()}
-    assert all(source[row["id"]]["answer"] == row["answer"] for row in rows)  # verbatim Bitext rows
+    assert all(set(row) == {"id", "question", "answer", "intent", "category"} for row in rows)
+    assert len({row["id"] for row in rows}) == len(rows)
+    # Verbatim Bitext rows: those also in the tests' fixture (rows of the same dev file) match it field for field.
+    fixture = [json.loads(line) for line in BITEXT_SUBSET.with_suffix(".jsonl").read_text().splitlines()]
+    source = {row["id"]: row for row in fixture}
+    both = [row for row in rows if row["id"] in source]
+    assert both and all(row == {key: source[row["id"]][key] for key in row} for row in both)
     license_text = (path.parent / "LICENSE.txt").read_text()
     assert "Community Data License Agreement" in license_text and "Sharing" in license_text
     attribution = (path.parent / "ATTRIBUTION.md").read_text()
@@ -76,7 +81,7 @@ def test_demo_runs_again_from_scratch(demo, redis_client):
 
 
 def test_demo_on_the_teams_own_data(demo, tmp_path):
-    rows = (DATA / "qa_dev.jsonl").read_text().splitlines()[:400]
+    rows = sample_path().read_text().splitlines()[:400]
     data = tmp_path / "ours.jsonl"
     data.write_text("\n".join(rows) + "\n{not json}\n")
     result = demo("--data", str(data))

@@ -8,19 +8,33 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from supportbot.errors import InvalidImport
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT, BITEXT_SUBSET
 from trainer.importer import Mapping, parse
 
 
-@pytest.mark.parametrize("name", ["qa_dev.jsonl", "qa_dev.csv"])
-def test_bitext_dev_file_imports_as_it_is(name):
-    result = parse(DATA / name, Mapping(), max_question_chars=2000)
-    assert (result.rows, len(result.seeds), result.errors) == (3633, 3633, [])
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_bitext_dev_file_imports_as_it_is(suffix):
+    path = BITEXT_SUBSET.with_suffix(suffix)
+    result = parse(path, Mapping(), max_question_chars=2000)
+    assert (result.rows, len(result.seeds), result.errors) == (54, 54, [])
     first = result.seeds[0]
     assert first.id == "bitext-main-00002"
     assert first.question == "can you help me canceling purchase 00004587345?"
     assert first.label == "cancel_order"
-    assert first.source == f"import:{name}"
+    assert first.source == f"import:{path.name}"
+    assert len({seed.label for seed in result.seeds}) == 27
+
+
+def test_the_csv_and_jsonl_twins_import_the_same_seeds():
+    jsonl, csv_ = (parse(BITEXT_SUBSET.with_suffix(s), Mapping(), 2000).seeds for s in (".jsonl", ".csv"))
+    fields = [[(s.id, s.question, s.answer, s.label) for s in seeds] for seeds in (jsonl, csv_)]
+    assert fields[0] == fields[1]
+
+
+def test_the_bundled_bitext_sample_imports_as_it_is():
+    result = parse(BITEXT, Mapping(), max_question_chars=2000)
+    assert (result.rows, len(result.seeds), result.errors) == (1188, 1188, [])
+    assert len({seed.label for seed in result.seeds}) == 27
 
 
 def test_column_mapping_and_bad_rows_with_line_numbers(tmp_path):

@@ -8,7 +8,7 @@ from supportbot.adapters import AdapterRegistry
 from supportbot.settings import load_settings
 from supportbot.store import Store
 from supportbot.training_lock import TrainingBusy, TrainingLock
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer import pipeline
 from trainer.config import TrainConfig
 from trainer.evaluate import Decision
@@ -33,7 +33,7 @@ def trained_env(monkeypatch, tiny_env, redis_client):
     monkeypatch.setenv("EVAL_LIMIT", "6")
     monkeypatch.setenv("MIN_NEW_EXAMPLES", "5")
     store = Store(redis_client)
-    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:150])
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:150])
     return load_settings(), store
 
 
