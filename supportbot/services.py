@@ -76,7 +76,11 @@ def build_responders(
     from supportbot.responders.local_model import LocalModel
 
     prompts = PromptSet.load(settings.prompt_dir)
-    model = LocalModel(resolve_base_model(settings, show_progress=show_progress), dtype=settings.local_dtype)
+    model = LocalModel(
+        resolve_base_model(settings, show_progress=show_progress),
+        dtype=settings.local_dtype,
+        bf16=settings.hardware_bf16,
+    )
     active = adapters.active() if adapters is not None else None
     if settings.finetuned_adapter is not None:
         model.load_adapter(settings.finetuned_adapter)

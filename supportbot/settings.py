@@ -57,8 +57,14 @@ class Settings(BaseSettings):
         None, description="local Hugging Face model directory; unset uses the bundled SmolLM2-135M-Instruct"
     )
     finetuned_adapter: Path | None = Field(None, description="peft adapter directory for the fine-tuned side")
-    local_dtype: Literal["auto", "bfloat16", "float32"] = Field(
-        "auto", description="dtype of the local model; auto picks bfloat16 on CPU"
+    local_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="dtype of the local model; auto: bfloat16 where the hardware has it, else float32"
+    )
+    train_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
+        "auto", description="training precision; auto: bfloat16 where native, float16 on older GPUs, else float32"
+    )
+    hardware_bf16: Literal["auto", "yes", "no"] = Field(
+        "auto", description="does the hardware do bf16 natively? auto asks torch; no treats it as missing (AVX2 CPUs)"
     )
     max_new_tokens: int = Field(256, ge=1, le=4096, description="longest answer in tokens")
 
@@ -99,6 +105,10 @@ class Settings(BaseSettings):
     digest_channel: str | None = Field(None, description="channel id (C…) where the weekly digest is posted")
     digest_cron: str = Field("0 9 * * mon", description="when the weekly digest is posted (crontab fields)")
     digest_weeks: int = Field(8, ge=2, le=52, description="weeks the digest's chart looks back")
+    training_worker: Literal["embedded", "external"] = Field(
+        "embedded",
+        description="embedded: `serve` runs the training worker in a child process; external: `supportbot worker`s do",
+    )
     trainer_backend: Literal["auto", "peft", "unsloth"] = Field("auto", description="auto: unsloth on CUDA, else peft")
     train_max_examples: int = Field(
         300, ge=1, description="training examples per run (corrections and votes first, then seeds by label)"

@@ -1,4 +1,5 @@
-"""The layout shows the architecture: bot -> supportbot <- trainer, nothing imports upward."""
+"""The layout shows the architecture: bot -> supportbot <- trainer, with cli (the composition root)
+on top; nothing imports upward, and nothing but cli imports cli."""
 
 import ast
 from pathlib import Path
@@ -19,8 +20,6 @@ def imported_packages(path: Path) -> set[str]:
 
 def test_core_imports_neither_bot_nor_trainer():
     for path in (PROJECT / "supportbot").rglob("*.py"):
-        if path.name == "cli.py":  # the composition root, importing lazily inside commands
-            continue
         assert not imported_packages(path) & {"bot", "trainer"}, path
 
 
@@ -39,8 +38,19 @@ def test_the_bot_and_core_import_no_torch():
     import sys
 
     code = (
-        "import sys, bot.app, bot.serve, supportbot.services, supportbot.cli, supportbot.schedule;"
+        "import sys, bot.app, bot.serve, supportbot.services, cli.main, supportbot.schedule;"
         "print(sorted(m for m in ('torch', 'transformers', 'peft', 'trainer', 'unsloth') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_nothing_imports_the_entry_point():
+    for package in ("supportbot", "bot", "trainer"):
+        for path in (PROJECT / package).rglob("*.py"):
+            assert "cli" not in imported_packages(path), path
+
+
+def test_trainer_never_imports_slack():
+    for path in (PROJECT / "trainer").rglob("*.py"):
+        assert not imported_packages(path) & {"bot", "slack_bolt", "slack_sdk"}, path

@@ -3,7 +3,7 @@
 import pytest
 from click.testing import CliRunner
 
-from supportbot.cli import main
+from cli.main import main
 
 
 @pytest.fixture

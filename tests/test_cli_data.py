@@ -4,8 +4,8 @@ import json
 
 from click.testing import CliRunner
 
-from supportbot.cli import main
-from tests.support.paths import DATA
+from cli.main import main
+from tests.support.paths import BITEXT, BITEXT_SUBSET
 
 
 def run(*args: str):
@@ -13,12 +13,12 @@ def run(*args: str):
 
 
 def test_import_bitext_then_build_a_snapshot(redis_client, tmp_path):
-    result = run("import", str(DATA / "qa_dev.jsonl"))
+    result = run("import", str(BITEXT_SUBSET.with_suffix(".jsonl")))
     assert result.exit_code == 0, result.output
-    assert "imported 3,633 new examples" in result.output.replace("\n", " ")
-    again = run("import", str(DATA / "qa_dev.csv"))  # the same rows as CSV: nothing new
+    assert "imported 54 new examples" in result.output.replace("\n", " ")
+    again = run("import", str(BITEXT_SUBSET.with_suffix(".csv")))  # the same rows as CSV: nothing new
     assert "imported 0 new examples" in again.output.replace("\n", " ")
-    assert "3,633 already there" in again.output.replace("\n", " ")
+    assert "54 already there" in again.output.replace("\n", " ")
 
     built = run("dataset", "build")
     assert built.exit_code == 0, built.output
@@ -51,11 +51,11 @@ def test_an_unusable_file_is_an_error_and_imports_nothing(redis_client, tmp_path
 
 
 def test_export_and_restore_round_trip(redis_client, tmp_path):
-    run("import", str(DATA / "qa_dev.jsonl"))
+    run("import", str(BITEXT))
     backup = tmp_path / "backup.jsonl"
     assert run("export", "--out", str(backup)).exit_code == 0
     lines = backup.read_text().splitlines()
-    assert len(lines) == 3633 and json.loads(lines[0])["type"] == "seed"
+    assert len(lines) == 1188 and json.loads(lines[0])["type"] == "seed"
 
     refused = run("import", "--restore", str(backup))
     assert refused.exit_code == 2 and "only into an empty store" in refused.output
@@ -63,7 +63,7 @@ def test_export_and_restore_round_trip(redis_client, tmp_path):
     redis_client.flushdb()
     restored = run("import", "--restore", str(backup))
     assert restored.exit_code == 0
-    assert "restored 3,633 seeds" in restored.output
+    assert "restored 1,188 seeds" in restored.output
     again = tmp_path / "again.jsonl"
     run("export", "--out", str(again))
     assert again.read_text() == backup.read_text()

@@ -2,8 +2,8 @@
 
 from click.testing import CliRunner
 
-from supportbot.cli import main
-from tests.support.paths import DATA
+from cli.main import main
+from tests.support.paths import BITEXT
 
 
 def run(*args: str):
@@ -11,9 +11,10 @@ def run(*args: str):
 
 
 def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatch):
+    monkeypatch.setenv("HARDWARE_BF16", "no")
     monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "8")
     monkeypatch.setenv("EVAL_LIMIT", "4")
-    assert run("import", str(DATA / "qa_dev.jsonl")).exit_code == 0
+    assert run("import", str(BITEXT)).exit_code == 0
 
     first = run("train", "--max-steps", "1")
     assert first.exit_code == 0, first.output
@@ -21,6 +22,17 @@ def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatc
     assert "Training v1 with peft" in flat
     assert "candidate" in flat and "bare" in flat and "prompted" in flat  # the gate's three sides
     assert "v1: rejected" in flat or "v1: promoted" in flat
+    # Not a terminal (as in docker logs): the machine, then plain progress lines, not bars.
+    assert "training on cpu: " in flat and ("bf16 native" in flat or "no native bf16" in flat)
+    assert "training step: 1/1 · loss " in flat and "tok/s" in flat and "ETA" in flat
+    assert "answering (candidate): 4/4 · questions" in flat
+    assert "no native bf16 (HARDWARE_BF16 override)" in flat
+    from supportbot.adapters import AdapterRegistry
+    from supportbot.store import Store
+
+    (version,) = AdapterRegistry(redis_client, Store(redis_client).keys).all()
+    assert version.metrics["dtype"] == "float32"  # bf16 treated as missing: fp32, stored with the version
+    assert version.metrics["hardware"]["bf16"] is False and version.metrics["hardware"]["capability"]
 
     skipped = run("train")  # nothing new since v1
     assert "Skipped: only 0 new approved examples" in skipped.output.replace("\n", " ")

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from supportbot.hardware import Dtype, Hardware, detect, pick_dtype
+from supportbot.settings import Settings
+
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+
 
 @dataclass
 class TrainConfig:
@@ -21,7 +26,14 @@ class TrainConfig:
     max_length: int = field(default=320, metadata={"help": "longest example in tokens; longer ones are cut"})
     batch_size: int = field(default=8, metadata={"help": "examples per optimisation step"})
     seed: int = field(default=42, metadata={"help": "seed for data order and LoRA initialisation"})
-    bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast (1.66x faster than fp32 on CPU here)"})
+    dtype: str = field(
+        default="auto",
+        metadata={"help": "precision: auto (bf16 where the hardware has it, fp16 on older GPUs, else fp32) or a dtype"},
+    )
+    hardware_bf16: str = field(default="auto", metadata={"help": "auto, or yes/no to override bf16 detection"})
+    group_by_length: bool = field(
+        default=True, metadata={"help": "batch examples of similar length together (less padding)"}
+    )
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -35,10 +47,27 @@ class TrainConfig:
             (self.max_steps == -1 or self.max_steps >= 1, "max_steps must be -1 or at least 1"),
             (16 <= self.max_length <= 8192, "max_length must be in [16, 8192]"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}"),
+            (self.hardware_bf16 in ("auto", "yes", "no"), "hardware_bf16 must be auto, yes or no"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> TrainConfig:
+        """The configuration the settings ask for (TRAIN_EPOCHS, TRAIN_DTYPE, HARDWARE_BF16)."""
+        values: dict[str, Any] = {
+            "epochs": settings.train_epochs,
+            "dtype": settings.train_dtype,
+            "hardware_bf16": settings.hardware_bf16,
+        }
+        return cls(**{**values, **overrides})
+
+    def precision(self) -> tuple[Dtype, Hardware]:
+        """The dtype this run trains in on this machine, and the machine."""
+        hardware = detect(self.hardware_bf16)  # type: ignore[arg-type]
+        return pick_dtype(self.dtype, hardware), hardware  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

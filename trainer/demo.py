@@ -37,7 +37,7 @@ from trainer.dataset import build_snapshot, load_snapshot
 from trainer.eval_report import api_model, cost_per_1000, example_cost, verdict, write_report
 from trainer.importer import Mapping, parse
 from trainer.pipeline import retrain
-from trainer.progress import console_progress
+from trainer.progress import Reporter
 
 DEMO_PREFIX = "sbdemo:"
 JUDGE_USER = "U0JUDGE"
@@ -149,7 +149,9 @@ def eval_report(settings: Settings, report: dict[str, Any], version: str) -> dic
     }
 
 
-def run_demo(settings: Settings, out: Path, data: Path | None, quick: bool, console: Console) -> dict[str, Any]:
+def run_demo(  # noqa: PLR0917 - the command's options, then where it reports
+    settings: Settings, out: Path, data: Path | None, quick: bool, console: Console, reporter: Reporter
+) -> dict[str, Any]:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # ours are enough; "Loading weights" bars would interleave
@@ -184,15 +186,10 @@ def run_demo(settings: Settings, out: Path, data: Path | None, quick: bool, cons
     )
 
     console.print(f"[bold]2/4[/] training the first adapter on up to {size.train_examples} examples…")
-    with console_progress(console) as reporter:
-        outcome = retrain(
-            settings,
-            store,
-            trigger="demo",
-            reporter=reporter,
-            config=TrainConfig(epochs=1.0, max_steps=size.max_steps),
-            force=True,
-        )
+    config = TrainConfig.from_settings(settings, epochs=1.0, max_steps=size.max_steps)
+    dtype, hardware = config.precision()
+    console.print(f"    training on {hardware.describe(dtype)}")
+    outcome = retrain(settings, store, trigger="demo", reporter=reporter, config=config, force=True)
     if outcome.version is None:
         raise InvalidImport(f"training did not run: {outcome.reason}")
     version = outcome.version

@@ -8,6 +8,7 @@ and a PNG chart, with a one-line verdict.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from trainer.dataset import build_snapshot, load_snapshot
 from trainer.evaluate import score, to_messages
 from trainer.judge import make_judge
 from trainer.pipeline import local_side, prompted_side, round_robin_by_label
+from trainer.progress import Reporter
 
 
 def eval_rows_from_file(path: Path) -> list[dict[str, Any]]:
@@ -79,7 +81,9 @@ def cost_per_1000(side: dict[str, Any], settings: Settings, model: str | None) -
 PALETTE = ["#2c7fb8", "#f03b20", "#999999"]
 
 
-def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: int) -> dict[str, Any]:
+def run_eval(
+    settings: Settings, store: Store, eval_file: Path | None, limit: int, reporter: Reporter | None = None
+) -> dict[str, Any]:
     if eval_file is not None:
         rows = eval_rows_from_file(eval_file)
         source = str(eval_file)
@@ -93,14 +97,25 @@ def run_eval(settings: Settings, store: Store, eval_file: Path | None, limit: in
     base_dir = resolve_base_model(settings, show_progress=False)
     registry = AdapterRegistry(store.redis, store.keys)
     active = registry.active()
-    model = LocalModel(base_dir, dtype=settings.local_dtype)
+    model = LocalModel(base_dir, dtype=settings.local_dtype, bf16=settings.hardware_bf16)
     if active is not None:
         model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
     judge = make_judge(settings)
     finetuned_name = f"fine-tuned {active.version}" if active else "fine-tuned (base, no adapter yet)"
-    finetuned = score(finetuned_name, local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True), rows, judge)
+    if reporter is not None:
+        reporter.stage(
+            f"{len(rows)} questions from {source}; the local model on {model.hardware.describe(model.dtype)}"
+        )
+
+    def follow(side: str) -> Callable[[int, int, int], None] | None:
+        if reporter is None:
+            return None
+        return lambda done, total, tokens: reporter.answered(side, done, total, tokens)
+
+    fine_side = local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True)
+    finetuned = score(finetuned_name, fine_side, rows, judge, progress=follow(finetuned_name))
     prompted_name, prompted_answer = prompted_side(settings, model)
-    prompted = score(prompted_name, prompted_answer, rows, judge)
+    prompted = score(prompted_name, prompted_answer, rows, judge, progress=follow(prompted_name))
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
     prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
     return {

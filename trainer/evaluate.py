@@ -14,6 +14,9 @@ from trainer.judge import Judge
 
 # answer(conversations) -> generations; each side supplies its own (adapter, prompt, endpoint).
 AnswerBatch = Callable[[list[str]], list[Generation]]
+# Questions generated together at the gate: on a 2-core CPU, fp32, 64 new tokens, batches of
+# 8 / 16 / 40 gave 74 / 120 / 152 tok/s; 16 keeps the prompted side's cache copies small.
+GATE_BATCH = 16
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -31,26 +34,31 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     answer: AnswerBatch,
     rows: list[dict[str, Any]],
     judge: Judge,
-    batch_size: int = 8,
-    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = GATE_BATCH,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Answer every eval question with one side and judge it: the per-side report.
 
-    ``progress(done, total)`` is called after each batch. Each example's ``seconds`` is its share
-    of its batch's wall time (answers in a batch are generated together)."""
+    Questions are answered in batches of similar length (less padding), and reported in their
+    own order. ``progress(done, total, tokens)`` is called after each batch. Each example's ``seconds`` is
+    its share of its batch's wall time (answers in a batch are generated together)."""
     questions = [row["messages"][1]["content"] for row in rows]
     references = [row["messages"][2]["content"] for row in rows]
+    order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
     started = time.perf_counter()
-    generations: list[Generation] = []
-    shares: list[float] = []
-    for i in range(0, len(questions), batch_size):
+    answered: dict[int, tuple[Generation, float]] = {}
+    for i in range(0, len(order), batch_size):
+        indices = order[i : i + batch_size]
         batch_started = time.perf_counter()
-        batch = answer(questions[i : i + batch_size])
-        generations += batch
-        shares += [(time.perf_counter() - batch_started) / max(1, len(batch))] * len(batch)
+        batch = answer([questions[j] for j in indices])
+        share = (time.perf_counter() - batch_started) / max(1, len(batch))
+        answered.update({j: (generation, share) for j, generation in zip(indices, batch, strict=True)})
         if progress is not None:
-            progress(len(generations), len(questions))
+            tokens = sum(generation.completion_tokens for generation, _ in answered.values())
+            progress(len(answered), len(questions), tokens)
     seconds = time.perf_counter() - started
+    generations = [answered[j][0] for j in range(len(questions))]
+    shares = [answered[j][1] for j in range(len(questions))]
     verdicts = judge.judge([g.text for g in generations], references)
     n, correct = len(rows), sum(verdicts.correct)
     low, high = wilson_interval(correct, n)

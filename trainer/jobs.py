@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from rq import Worker, get_current_job
@@ -17,9 +18,26 @@ from supportbot.settings import load_settings
 from supportbot.store import Store
 from supportbot.training_queue import QUEUE, rq_connection
 from trainer.pipeline import retrain
-from trainer.progress import LogReporter, Reporter, SlackThreadReporter
+from trainer.progress import LogReporter, Reporter
 
 log = logging.getLogger(__name__)
+
+
+# Where a job reports: the entry point installs one that knows Slack (a job that carries a thread
+# is followed there); without it, the log. Set before the worker starts: work horses inherit it.
+ReporterFactory = Callable[[dict[str, str] | None], Reporter]
+
+
+def _log_reporter(notify: dict[str, str] | None) -> Reporter:
+    return LogReporter()
+
+
+_reporter_for: ReporterFactory = _log_reporter
+
+
+def use_reporters(factory: ReporterFactory) -> None:
+    global _reporter_for  # noqa: PLW0603 - one process-wide choice, made at start-up
+    _reporter_for = factory
 
 
 def training_job(trigger: str, notify: dict[str, str] | None = None, force: bool = False) -> dict[str, Any]:
@@ -29,12 +47,7 @@ def training_job(trigger: str, notify: dict[str, str] | None = None, force: bool
         job.save_meta()
     settings = load_settings()
     store = Store(connect(settings), settings.key_prefix)
-    reporter: Reporter = LogReporter()
-    if notify and settings.slack_bot_token:
-        from slack_sdk import WebClient
-
-        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url)
-        reporter = SlackThreadReporter(client, notify["channel"], notify["thread_ts"])
+    reporter = _reporter_for(notify)
     reporter.stage(":arrow_forward: Training started.")
     try:
         outcome = retrain(settings, store, trigger=trigger, reporter=reporter, force=force)
@@ -44,6 +57,8 @@ def training_job(trigger: str, notify: dict[str, str] | None = None, force: bool
     return {"status": outcome.status, "reason": outcome.reason, "version": outcome.version and outcome.version.version}
 
 
-def run_worker(burst: bool = False) -> None:
+def run_worker(burst: bool = False, reporters: ReporterFactory | None = None) -> None:
+    if reporters is not None:
+        use_reporters(reporters)
     connection = rq_connection(load_settings())
     Worker([QUEUE], connection=connection).work(burst=burst, with_scheduler=False)

@@ -113,7 +113,7 @@ def retrain(
             log.info("retraining skipped: %s", reason)
             reporter.stage(f":zzz: Skipped: {reason}.")
             return RetrainOutcome("skipped", reason)
-        return _run(settings, store, registry, trigger, reporter, config or TrainConfig(epochs=settings.train_epochs))
+        return _run(settings, store, registry, trigger, reporter, config or TrainConfig.from_settings(settings))
 
 
 def _run(  # noqa: PLR0917 - internal step of retrain()
@@ -148,9 +148,7 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
 
         result = backend.train(train, base_dir, config, work, progress=progress)
         reporter.stage(f":mag: Evaluating {version} (train loss {result.train_loss:.3f}, {result.steps} steps)…")
-        report = gate_report(
-            settings, registry, base_dir, result.adapter_dir, evaluation, getattr(reporter, "answered", None)
-        )
+        report = gate_report(settings, registry, base_dir, result.adapter_dir, evaluation, reporter.answered)
         uri = publish(result.adapter_dir, settings.adapter_store_uri, version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -191,29 +189,32 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
     base_dir: Path,
     candidate_dir: Path,
     evaluation: list[dict[str, Any]],
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Callable[[str, int, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Score the candidate, the live adapter (or the bare base) and the prompted model.
 
-    ``progress(side, done, total)`` follows the answering, batch by batch."""
+    ``progress(side, done, total, tokens)`` follows the answering, batch by batch."""
     judge = make_judge(settings)
     short = to_messages(FINETUNED_SYSTEM_PROMPT)
-    base = LocalModel(base_dir, dtype=settings.local_dtype)
-    candidate = LocalModel(base_dir, dtype=settings.local_dtype, adapter_dir=candidate_dir)
+    options: dict[str, Any] = {"dtype": settings.local_dtype, "bf16": settings.hardware_bf16}
+    base = LocalModel(base_dir, **options)
+    # Adapters merged into their copies: each side answers as fast as the model allows.
+    candidate = LocalModel(base_dir, adapter_dir=candidate_dir, merge=True, **options)
     live_version = registry.active()
     if live_version is not None:
         live_model = LocalModel(
             base_dir,
-            dtype=settings.local_dtype,
             adapter_dir=fetch(live_version.uri, settings.data_dir / "adapter-cache"),
+            merge=True,
+            **options,
         )
         live_name, live = f"live {live_version.version}", local_side(live_model, short, use_adapter=True)
     else:
         live_name, live = "bare base", local_side(base, short, use_adapter=False)
     prompted_name, prompted = prompted_side(settings, base)
 
-    def follow(side: str) -> Callable[[int, int], None] | None:
-        return None if progress is None else lambda done, total: progress(side, done, total)
+    def follow(side: str) -> Callable[[int, int, int], None] | None:
+        return None if progress is None else lambda done, total, tokens: progress(side, done, total, tokens)
 
     candidate_side = local_side(candidate, short, use_adapter=True)
     sides = {

@@ -6,11 +6,40 @@ import logging
 
 from supportbot.cost import compute_cost
 from supportbot.errors import ResponderError
-from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet, short_messages
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, Message, PromptSet, short_messages
 from supportbot.records import Answer, Usage, Variant
 from supportbot.responders.local_model import LocalModel
 
 log = logging.getLogger(__name__)
+
+
+def answer_locally(  # noqa: PLR0917 - one call site per side
+    model: LocalModel,
+    messages: list[Message],
+    max_new_tokens: int,
+    hourly_rate_usd: float,
+    variant: Variant,
+    model_name: str,
+) -> Answer:
+    """Generate on the shared local model and price the answer by its own compute time."""
+    use_adapter = variant == "finetuned"
+    try:
+        out = model.generate(messages, max_new_tokens, use_adapter=use_adapter)
+    except Exception as exc:  # torch raises many types; the person needs one clear line
+        log.exception("local %s generation failed", variant)
+        side = "fine-tuned" if use_adapter else "prompted"
+        raise ResponderError(f"the {side} model failed: {exc}") from exc
+    # The model is shared by both sides: its latency is its own compute time, not the wait for
+    # the other side's turn, so the two models compare fairly.
+    return Answer(
+        variant=variant,
+        text=out.text,
+        model=model_name,
+        adapter_version=model.adapter_version if use_adapter else None,
+        usage=Usage(out.prompt_tokens, out.completion_tokens),
+        latency_s=out.compute_s,
+        cost_usd=compute_cost(out.compute_s, hourly_rate_usd),
+    )
 
 
 class LocalResponder:
@@ -30,22 +59,9 @@ class LocalResponder:
         return f"Fine-tuned {version}" if version else "Fine-tuned (base model, no adapter yet)"
 
     def answer(self, question: str) -> Answer:
-        try:
-            out = self.model.generate(short_messages(question), self.max_new_tokens, use_adapter=True)
-        except Exception as exc:  # torch raises many types; the person needs one clear line
-            log.exception("local fine-tuned generation failed")
-            raise ResponderError(f"the fine-tuned model failed: {exc}") from exc
-        # The model is shared by both sides: its latency is its own compute time, not the wait for
-        # the other side's turn, so the two models compare fairly.
-        latency = out.compute_s
-        return Answer(
-            variant="finetuned",
-            text=out.text,
-            model=self.model.name,
-            adapter_version=self.model.adapter_version,
-            usage=Usage(out.prompt_tokens, out.completion_tokens),
-            latency_s=latency,
-            cost_usd=compute_cost(latency, self.hourly_rate_usd),
+        messages = short_messages(question)
+        return answer_locally(
+            self.model, messages, self.max_new_tokens, self.hourly_rate_usd, "finetuned", self.model.name
         )
 
 
@@ -65,20 +81,6 @@ class LocalPromptedResponder:
         return f"Prompted (local {self.model.name})"
 
     def answer(self, question: str) -> Answer:
-        try:
-            messages = self.prompts.long_messages(question)
-            out = self.model.generate(messages, self.max_new_tokens, use_adapter=False)
-        except Exception as exc:
-            log.exception("local prompted generation failed")
-            raise ResponderError(f"the prompted model failed: {exc}") from exc
-        # The model is shared by both sides: its latency is its own compute time, not the wait for
-        # the other side's turn, so the two models compare fairly.
-        latency = out.compute_s
-        return Answer(
-            variant="prompted",
-            text=out.text,
-            model=f"{self.model.name} (local, prompted)",
-            usage=Usage(out.prompt_tokens, out.completion_tokens),
-            latency_s=latency,
-            cost_usd=compute_cost(latency, self.hourly_rate_usd),
-        )
+        messages = self.prompts.long_messages(question)
+        name = f"{self.model.name} (local, prompted)"
+        return answer_locally(self.model, messages, self.max_new_tokens, self.hourly_rate_usd, "prompted", name)

@@ -25,7 +25,7 @@ def server(settings, tmp_path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "supportbot", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--http", "--host", "127.0.0.1", "--port", str(port)],
         env=os.environ.copy(),
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -3,10 +3,12 @@
 from rq import SimpleWorker
 
 from bot.blocks import RETRAIN_REFUSED
+from cli.wiring import training_reporters
 from supportbot.training_queue import QUEUE, queue_for, rq_connection
 from tests.bot.conftest import command
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer.importer import Mapping, parse
+from trainer.jobs import use_reporters
 
 
 def test_non_admin_retrain_is_refused(admin_bolt):
@@ -19,7 +21,7 @@ def test_non_admin_retrain_is_refused(admin_bolt):
 
 def test_admin_retrain_queues_then_reports_progress_and_outcome_in_the_thread(admin_bolt):
     bolt, settings = admin_bolt
-    bolt.services.store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:120])
+    bolt.services.store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:120])
     response = command(bolt, "/retrain", "", "U0ADMIN")
     assert (response.status, response.body) == (200, "")
     root, queued = bolt.stub.wait_for("chat.postMessage", 2)
@@ -29,7 +31,8 @@ def test_admin_retrain_queues_then_reports_progress_and_outcome_in_the_thread(ad
     (job,) = queue_for(connection).jobs
     assert job.kwargs["notify"] == {"channel": "C0SUPPORT", "thread_ts": thread}
 
-    # A worker runs it (in-process here) and reports in the same thread.
+    # A worker, wired as `supportbot worker` wires it, runs it (in-process here) and reports in the thread.
+    use_reporters(training_reporters(settings))
     SimpleWorker([QUEUE], connection=connection).work(burst=True)
     in_thread = [c.params["text"] for c in bolt.posts() if c.params.get("thread_ts") == thread]
     assert in_thread[1].startswith(":arrow_forward: Training started")

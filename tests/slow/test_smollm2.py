@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from supportbot.cli import main
+from cli.main import main
 from supportbot.cost import PriceTable
 from supportbot.prompts import PromptSet
 from supportbot.responders.local import LocalResponder

@@ -4,8 +4,8 @@ import json
 
 from click.testing import CliRunner
 
-from supportbot.cli import main
-from tests.support.paths import DATA
+from cli.main import main
+from tests.support.paths import BITEXT
 
 
 def run(*args: str):
@@ -14,7 +14,7 @@ def run(*args: str):
 
 def test_eval_file_report_in_three_formats(tiny_env, redis_client, tmp_path):
     eval_file = tmp_path / "questions.jsonl"
-    rows = [json.loads(line) for line in (DATA / "qa_dev.jsonl").read_text().splitlines()[:5]]
+    rows = [json.loads(line) for line in BITEXT.read_text().splitlines()[:5]]
     eval_file.write_text("".join(json.dumps({"question": r["question"], "answer": r["answer"]}) + "\n" for r in rows))
     out = tmp_path / "report"
     result = run("eval", "--eval-file", str(eval_file), "--limit", "4", "--out", str(out))

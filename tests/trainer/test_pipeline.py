@@ -19,12 +19,16 @@ class Recorder:
     def __init__(self) -> None:
         self.stages: list[str] = []
         self.steps: list[dict] = []
+        self.answers: list[tuple[str, int, int, int]] = []
 
     def stage(self, text: str) -> None:
         self.stages.append(text)
 
     def step(self, data: dict) -> None:
         self.steps.append(data)
+
+    def answered(self, side: str, done: int, total: int, tokens: int) -> None:
+        self.answers.append((side, done, total, tokens))
 
 
 @pytest.fixture
@@ -59,6 +63,8 @@ def test_a_candidate_that_is_not_better_is_registered_but_never_served(trained_e
     assert (settings.data_dir / "adapters" / "v1" / "adapter_config.json").exists()
     assert [s.split()[0] for s in reporter.stages] == [":gear:", ":mag:", ":no_entry:"]
     assert len(reporter.steps) == 2
+    assert {side for side, *_ in reporter.answers} == {"candidate", "bare base", "prompted (local tiny-llama)"}
+    assert all(done == total for _, done, total, _ in reporter.answers)  # 4 questions: one batch each
     assert not list((settings.data_dir / "work").iterdir())  # scratch space cleaned
 
 

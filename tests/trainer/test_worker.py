@@ -14,7 +14,7 @@ from supportbot.settings import load_settings
 from supportbot.store import Store
 from supportbot.training_lock import TrainingLock
 from supportbot.training_queue import enqueue_training, rq_connection
-from tests.support.paths import DATA
+from tests.support.paths import BITEXT
 from trainer.importer import Mapping, parse
 
 
@@ -33,14 +33,14 @@ def test_killed_mid_training_the_job_fails_and_the_live_adapter_stays(monkeypatc
     monkeypatch.setenv("MIN_NEW_EXAMPLES", "1")
     settings = load_settings()
     store = Store(redis_client)
-    store.seeds.add_all(parse(DATA / "qa_dev.jsonl", Mapping(), 2000).seeds[:200])
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:200])
     registry = AdapterRegistry(store.redis, store.keys)
 
     connection = rq_connection(settings)
     job = enqueue_training(connection, trigger="test")
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "supportbot", "worker"], env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "cli", "worker"], env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
     )
     try:
         pid = wait(lambda: Job.fetch(job.id, connection=connection).meta.get("pid"), what="the job to start")

@@ -24,6 +24,8 @@ class TrainResult:
     peak_memory_mb: float = 0.0
     device: str = "cpu"
     backend: str = ""
+    dtype: str = "float32"
+    hardware: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tokens_per_s(self) -> float:
@@ -38,6 +40,8 @@ class TrainResult:
             "tokens_per_s": round(self.tokens_per_s, 1),
             "peak_memory_mb": round(self.peak_memory_mb, 1),
             "duration_s": round(self.duration_s, 2),
+            "dtype": self.dtype,
+            "hardware": self.hardware,
         }
 
 

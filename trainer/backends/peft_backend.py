@@ -58,7 +58,8 @@ def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) 
                 point = {"step": state.global_step, "epoch": float(state.epoch or 0), "loss": float(logs["loss"])}
                 curve.append(point)
                 if progress:
-                    progress("step", {**point, "total": state.max_steps})
+                    tokens = int(getattr(state, "num_input_tokens_seen", 0) or 0)
+                    progress("step", {**point, "total": state.max_steps, "tokens": tokens})
 
     return Report()
 
@@ -81,6 +82,8 @@ def run_and_save(
     config: TrainConfig,
     device: str,
     backend: str,
+    dtype: str,
+    hardware: dict[str, Any],
 ) -> TrainResult:
     """Train, save the adapter (never a merged export) with its loss curve, and measure: the part
     both backends share."""
@@ -103,6 +106,8 @@ def run_and_save(
         peak_memory_mb=peak_memory_mb(device),
         device=device,
         backend=backend,
+        dtype=dtype,
+        hardware=hardware,
     )
 
 
@@ -132,7 +137,8 @@ class PeftBackend:
         )
 
         set_seed(config.seed)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype, hardware = config.precision()
+        device = hardware.device
         tokenizer = AutoTokenizer.from_pretrained(base_model, local_files_only=True)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -161,7 +167,10 @@ class PeftBackend:
             logging_steps=1,
             save_strategy="no",
             report_to=[],
-            bf16=config.bf16,
+            bf16=dtype == "bfloat16",
+            fp16=dtype == "float16",
+            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+            include_num_input_tokens_seen=True,
             seed=config.seed,
             data_seed=config.seed,
             dataloader_num_workers=0,
@@ -189,4 +198,6 @@ class PeftBackend:
             config=config,
             device=device,
             backend=self.name,
+            dtype=dtype,
+            hardware=hardware.as_dict(),
         )

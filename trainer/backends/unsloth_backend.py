@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from supportbot.hardware import torch_dtype
 from trainer.backends.base import Progress, TrainResult
 from trainer.backends.peft_backend import progress_callback, run_and_save
 from trainer.config import TrainConfig
@@ -34,17 +35,17 @@ class UnslothBackend:
         progress: Progress | None = None,
     ) -> TrainResult:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from datasets import Dataset
         from transformers import PrinterCallback
         from trl import SFTConfig, SFTTrainer
         from unsloth import FastLanguageModel  # patches transformers and trl: keep it here
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        dtype, hardware = config.precision()
+        device = hardware.device
         model, tokenizer = FastLanguageModel.from_pretrained(
             model_name=str(base_model),
             max_seq_length=config.max_length,
-            dtype=None,
+            dtype=torch_dtype(dtype) if device == "cuda" else None,
             load_in_4bit=False,
             local_files_only=True,
         )
@@ -70,7 +71,10 @@ class UnslothBackend:
             logging_steps=1,
             save_strategy="no",
             report_to=[],
-            bf16=config.bf16 and (device == "cpu" or torch.cuda.is_bf16_supported()),
+            bf16=dtype == "bfloat16",
+            fp16=dtype == "float16",
+            train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+            include_num_input_tokens_seen=True,
             seed=config.seed,
             data_seed=config.seed,
             max_length=config.max_length,
@@ -100,4 +104,6 @@ class UnslothBackend:
             config=config,
             device=device,
             backend=self.name,
+            dtype=dtype,
+            hardware=hardware.as_dict(),
         )

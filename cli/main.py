@@ -1,0 +1,46 @@
+"""The ``supportbot`` group, assembled from one module per command group.
+
+supportbot models prepare
+supportbot ask "How do I cancel my order?"
+supportbot serve --http --port 3000
+supportbot import path/to/qa.jsonl && supportbot dataset build
+supportbot train / eval / demo / digest / worker / adapters / rollback
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import click
+
+from cli import ask, data, reports, serve, training
+from cli import models as models_group
+
+
+@click.group()
+@click.version_option(package_name="supportbot")
+def main() -> None:
+    """Two models answer your support questions side by side; the numbers decide."""
+    # Line by line into docker logs, CI and pipes, not in 8 KB blocks.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+
+
+for command in (
+    models_group.models,
+    ask.ask,
+    data.import_,
+    data.export,
+    data.dataset,
+    training.train,
+    training.worker,
+    training.adapters,
+    training.rollback,
+    reports.eval_,
+    reports.digest,
+    reports.demo,
+    serve.serve,
+):
+    main.add_command(command)

@@ -1,0 +1,116 @@
+"""`supportbot train`, `worker`, `adapters` and `rollback`: the adapter's life."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+from rich.table import Table
+
+from cli.common import console, friendly_errors, load_config, open_store
+from cli.progress import reporting
+from supportbot.cost import format_cost
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Train even with fewer than MIN_NEW_EXAMPLES new examples.")
+@click.option("--max-steps", type=int, default=-1, show_default=True, help="Stop after N steps (-1: all epochs).")
+@click.option("--enqueue", is_flag=True, help="Queue it for `supportbot worker` instead of training here.")
+@friendly_errors
+def train(force: bool, max_steps: int, enqueue: bool) -> None:
+    """Retrain the adapter now: snapshot, train, evaluate at the gate, promote only if better."""
+    settings, store = open_store()
+    if enqueue:
+        from supportbot.training_queue import enqueue_training, rq_connection
+
+        job = enqueue_training(rq_connection(settings), trigger="cli", force=force)
+        console.print(f"queued training job {job.id}; `supportbot worker` runs it")
+        return
+    from trainer.config import TrainConfig
+    from trainer.pipeline import retrain
+
+    config = TrainConfig.from_settings(settings, max_steps=max_steps)
+    dtype, hardware = config.precision()
+    console.print(f"training on {hardware.describe(dtype)}")
+    with reporting(console) as reporter:
+        outcome = retrain(settings, store, trigger="cli", reporter=reporter, config=config, force=force)
+    if outcome.version is not None:
+        _print_version(outcome.version)
+
+
+def _print_version(version: Any) -> None:
+    report = version.report
+    table = Table(
+        "side", "accuracy (95% CI)", "strict", "similarity", "tokens in/out", "s/answer", title=version.version
+    )
+    for key in ("candidate", "live", "prompted"):
+        side = report.get(key)
+        if side:
+            low, high = side["ci95"]
+            table.add_row(
+                side["name"],
+                f"{side['accuracy']:.1%} ({low:.0%}-{high:.0%})",
+                f"{side['strict_accuracy']:.1%}",
+                f"{side['mean_similarity']:.3f}",
+                f"{side['prompt_tokens_per_answer']:.0f}/{side['completion_tokens_per_answer']:.0f}",
+                f"{side['seconds_per_answer']:.2f}",
+            )
+    console.print(table)
+    metrics = version.metrics
+    console.print(
+        f"{version.version}: {version.status} · {metrics.get('backend')} on {version.device} "
+        f"({metrics.get('dtype', '?')}) · "
+        f"{metrics.get('steps')} steps · loss {metrics.get('train_loss', 0):.3f} · "
+        f"{metrics.get('tokens_per_s')} tok/s · peak {metrics.get('peak_memory_mb')} MB · "
+        f"{version.duration_s / 60:.1f} min · {format_cost(version.cost_usd)}"
+    )
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@friendly_errors
+def worker(burst: bool) -> None:
+    """Run training jobs from the Redis queue (a GPU machine runs only this)."""
+    from cli.wiring import training_reporters
+    from trainer.jobs import run_worker
+
+    run_worker(burst=burst, reporters=training_reporters(load_config()))
+
+
+@click.command()
+@friendly_errors
+def adapters() -> None:
+    """List adapter versions: status, gate accuracy, the snapshot they were trained on."""
+    from supportbot.adapters import AdapterRegistry
+
+    _, store = open_store()
+    registry = AdapterRegistry(store.redis, store.keys)
+    active = registry.active()
+    table = Table("version", "status", "accuracy", "vs", "snapshot", "trigger", "created")
+    for version in registry.all():
+        candidate = version.report.get("candidate", {})
+        live = version.report.get("live", {})
+        marker = " (active)" if active and active.version == version.version else ""
+        table.add_row(
+            version.version + marker,
+            version.status,
+            f"{candidate.get('accuracy', 0):.1%}",
+            f"{live.get('name', '')} {live.get('accuracy', 0):.1%}",
+            version.snapshot,
+            version.trigger,
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created_at)),
+        )
+    console.print(table)
+
+
+@click.command()
+@click.argument("version")
+@friendly_errors
+def rollback(version: str) -> None:
+    """Make VERSION (any earlier one) the active adapter; running bots switch without a restart."""
+    from supportbot.adapters import AdapterRegistry
+
+    _, store = open_store()
+    AdapterRegistry(store.redis, store.keys).activate(version)
+    console.print(f"{version} is now the active adapter")
