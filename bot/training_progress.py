@@ -35,6 +35,8 @@ class SlackThreadReporter:
             log.exception("could not report to Slack")
 
     def step(self, data: dict[str, Any]) -> None:
+        if "loss" not in data:  # the start of training: its stage message says so already
+            return
         text = (
             f":hourglass_flowing_sand: step {data.get('step')}/{data.get('total')} · "
             f"epoch {data.get('epoch', 0):.2f} · loss {data.get('loss', 0.0):.3f}"

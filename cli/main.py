@@ -10,6 +10,7 @@ supportbot train / eval / demo / digest / worker / adapters / rollback
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import click
@@ -26,6 +27,8 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(line_buffering=True)
+    if not sys.stderr.isatty():  # libraries' tqdm bars are one endless line in a log; ours say it
+        os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 for command in (

@@ -37,9 +37,11 @@ class Task:
     tokens: int = 0
     detail: str = ""
 
+    finished: float | None = None
+
     def line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        rate = f"{self.tokens / elapsed:.0f} tok/s" if elapsed > 0 and self.tokens else "- tok/s"
+        elapsed = (self.finished or time.monotonic()) - self.started
+        rate = f"{self.tokens / elapsed:.0f} tok/s" if elapsed >= 0.5 and self.tokens else "- tok/s"
         parts = [f"{self.name}: {self.done}/{self.total}", self.detail, rate, eta(self.done, self.total, elapsed)]
         return " · ".join(p for p in parts if p)
 
@@ -77,23 +79,30 @@ class LineReporter:
         while not self._stop.wait(1.0):
             if time.monotonic() - self._last_print >= self.every_s:
                 task = self.current
-                elapsed = int(time.monotonic() - self._started)
-                self._print(task.line() if task else f"… {self.status} ({elapsed // 60}m{elapsed % 60:02d}s)")
+                if task is not None and task.finished is None:
+                    self._print(task.line())
+                else:  # between counted tasks (loading a model, say): say that work goes on
+                    elapsed = int(time.monotonic() - self._started)
+                    after = f" after {task.name}" if task else ""
+                    self._print(f"… {self.status}{after} ({elapsed // 60}m{elapsed % 60:02d}s in all)")
 
     def _update(self, name: str, total: int, done: int, tokens: int, detail: str = "") -> None:
         task = self.tasks.get(name)
+        new = task is None
         if task is None:
             task = self.tasks[name] = Task(name, total)
         task.total, task.done, task.tokens, task.detail = total, done, tokens, detail
+        if done >= total and task.finished is None:
+            task.finished = time.monotonic()
         self.current = task
-        if done >= total or time.monotonic() - self._last_print >= self.every_s or done == 1:
+        if new or done >= total or time.monotonic() - self._last_print >= self.every_s:
             self._print(task.line())
 
     def stage(self, text: str) -> None:
         self._print(text)
 
     def step(self, data: dict[str, Any]) -> None:
-        detail = f"loss {data.get('loss', 0.0):.3f}"
+        detail = f"loss {data['loss']:.3f}" if "loss" in data else "loss -"
         self._update("training step", int(data["total"]), int(data["step"]), int(data.get("tokens", 0)), detail)
 
     def answered(self, side: str, done: int, total: int, tokens: int) -> None:
@@ -123,7 +132,8 @@ class BarReporter:
 
     def step(self, data: dict[str, Any]) -> None:
         task = self._task("Training", data["total"])
-        info = f"loss {data['loss']:.3f} {self._rate('Training', int(data.get('tokens', 0)))}"
+        loss = f"loss {data['loss']:.3f}" if "loss" in data else ""
+        info = f"{loss} {self._rate('Training', int(data.get('tokens', 0)))}"
         self.progress.update(task, completed=data["step"], total=data["total"], info=info)
 
     def answered(self, side: str, done: int, total: int, tokens: int) -> None:

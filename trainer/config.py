@@ -25,6 +25,10 @@ class TrainConfig:
     max_steps: int = field(default=-1, metadata={"help": "stop after this many steps (-1: run all epochs)"})
     max_length: int = field(default=320, metadata={"help": "longest example in tokens; longer ones are cut"})
     batch_size: int = field(default=8, metadata={"help": "examples per optimisation step"})
+    micro_batch_size: int = field(
+        default=4,
+        metadata={"help": "examples per forward pass; batch_size / micro_batch_size passes are accumulated"},
+    )
     seed: int = field(default=42, metadata={"help": "seed for data order and LoRA initialisation"})
     dtype: str = field(
         default="auto",
@@ -47,6 +51,11 @@ class TrainConfig:
             (self.max_steps == -1 or self.max_steps >= 1, "max_steps must be -1 or at least 1"),
             (16 <= self.max_length <= 8192, "max_length must be in [16, 8192]"),
             (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.micro_batch_size >= 1, "micro_batch_size must be at least 1"),
+            (
+                self.batch_size % self.micro_batch_size == 0 or self.micro_batch_size > self.batch_size,
+                "batch_size must be a multiple of micro_batch_size",
+            ),
             (self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}"),
             (self.hardware_bf16 in ("auto", "yes", "no"), "hardware_bf16 must be auto, yes or no"),
         ]
@@ -68,6 +77,13 @@ class TrainConfig:
         """The dtype this run trains in on this machine, and the machine."""
         hardware = detect(self.hardware_bf16)  # type: ignore[arg-type]
         return pick_dtype(self.dtype, hardware), hardware  # type: ignore[arg-type]
+
+    @property
+    def accumulation(self) -> tuple[int, int]:
+        """(examples per forward pass, passes per step): the same step as one batch, in less memory
+        (fp32 training of SmolLM2 at 8 x 320 tokens peaked at 8.8 GB; 4 x 2 halves the activations)."""
+        micro = min(self.micro_batch_size, self.batch_size)
+        return micro, self.batch_size // micro
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

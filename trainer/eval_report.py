@@ -24,7 +24,7 @@ from supportbot.store import Store
 from trainer.dataset import build_snapshot, load_snapshot
 from trainer.evaluate import score, to_messages
 from trainer.judge import make_judge
-from trainer.pipeline import local_side, prompted_side, round_robin_by_label
+from trainer.pipeline import LONG_BATCH, SHORT_BATCH, local_side, prompted_side, round_robin_by_label
 from trainer.progress import Reporter
 
 
@@ -113,9 +113,9 @@ def run_eval(
         return lambda done, total, tokens: reporter.answered(side, done, total, tokens)
 
     fine_side = local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True)
-    finetuned = score(finetuned_name, fine_side, rows, judge, progress=follow(finetuned_name))
+    finetuned = score(finetuned_name, fine_side, rows, judge, SHORT_BATCH, follow(finetuned_name))
     prompted_name, prompted_answer = prompted_side(settings, model)
-    prompted = score(prompted_name, prompted_answer, rows, judge, progress=follow(prompted_name))
+    prompted = score(prompted_name, prompted_answer, rows, judge, LONG_BATCH, follow(prompted_name))
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
     prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
     return {

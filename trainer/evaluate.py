@@ -14,9 +14,7 @@ from trainer.judge import Judge
 
 # answer(conversations) -> generations; each side supplies its own (adapter, prompt, endpoint).
 AnswerBatch = Callable[[list[str]], list[Generation]]
-# Questions generated together at the gate: on a 2-core CPU, fp32, 64 new tokens, batches of
-# 8 / 16 / 40 gave 74 / 120 / 152 tok/s; 16 keeps the prompted side's cache copies small.
-GATE_BATCH = 16
+GATE_BATCH = 16  # questions generated together (trainer.pipeline sizes them per side)
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -47,6 +45,8 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
     started = time.perf_counter()
     answered: dict[int, tuple[Generation, float]] = {}
+    if progress is not None:
+        progress(0, len(questions), 0)
     for i in range(0, len(order), batch_size):
         indices = order[i : i + batch_size]
         batch_started = time.perf_counter()

@@ -19,7 +19,8 @@ class Reporter(Protocol):
         ...
 
     def step(self, data: dict[str, Any]) -> None:
-        """A training step: {"step", "total", "loss", "epoch", "tokens"} (tokens seen so far)."""
+        """A training step: {"step", "total", "loss", "epoch", "tokens"} (tokens seen so far); step 0,
+        without a loss, when training starts."""
         ...
 
     def answered(self, side: str, done: int, total: int, tokens: int) -> None:
@@ -34,7 +35,8 @@ class LogReporter:
         log.info("%s", text)
 
     def step(self, data: dict[str, Any]) -> None:
-        log.info("step %s/%s loss %.4f", data.get("step"), data.get("total"), data.get("loss", 0.0))
+        if "loss" in data:
+            log.info("step %s/%s loss %.4f", data.get("step"), data.get("total"), data["loss"])
 
     def answered(self, side: str, done: int, total: int, tokens: int) -> None:
         log.info("%s answered %s/%s questions (%s tokens)", side, done, total, tokens)

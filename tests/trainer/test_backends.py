@@ -66,8 +66,10 @@ def test_progress_reports_each_step(tiny_model, tmp_path):
         tmp_path,
         progress=lambda e, d: events.append((e, d)),
     )
-    assert [e for e, _ in events] == ["step", "step", "saved"]
-    assert events[0][1]["total"] == 2 and "loss" in events[0][1]
+    assert [e for e, _ in events] == ["step", "step", "step", "saved"]
+    assert events[0][1] == {"step": 0, "total": 2, "epoch": 0.0, "tokens": 0}  # training started
+    assert events[1][1]["total"] == 2 and "loss" in events[1][1]
+    assert 0 < events[1][1]["tokens"] < events[2][1]["tokens"]  # tokens seen so far, for tokens/s
 
 
 def test_auto_picks_peft_without_cuda():

@@ -62,9 +62,11 @@ def test_a_candidate_that_is_not_better_is_registered_but_never_served(trained_e
     assert report["judge"]["threshold"] == settings.judge_threshold
     assert (settings.data_dir / "adapters" / "v1" / "adapter_config.json").exists()
     assert [s.split()[0] for s in reporter.stages] == [":gear:", ":mag:", ":no_entry:"]
-    assert len(reporter.steps) == 2
+    assert [s["step"] for s in reporter.steps] == [0, 1, 2]  # step 0: training started
     assert {side for side, *_ in reporter.answers} == {"candidate", "bare base", "prompted (local tiny-llama)"}
-    assert all(done == total for _, done, total, _ in reporter.answers)  # 4 questions: one batch each
+    for side in {side for side, *_ in reporter.answers}:
+        counts = [(done, total) for name, done, total, _ in reporter.answers if name == side]
+        assert counts[0] == (0, 4) and counts[-1] == (4, 4)  # announced, then answered
     assert not list((settings.data_dir / "work").iterdir())  # scratch space cleaned
 
 

@@ -53,6 +53,10 @@ def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) 
     from transformers import TrainerCallback
 
     class Report(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **_: Any) -> None:
+            if progress:  # step 0: the clock of tokens/s and the ETA starts here, not at step 1
+                progress("step", {"step": 0, "total": state.max_steps, "epoch": 0.0, "tokens": 0})
+
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
             if logs and "loss" in logs:
                 point = {"step": state.global_step, "epoch": float(state.epoch or 0), "loss": float(logs["loss"])}
@@ -159,7 +163,8 @@ class PeftBackend:
         args = TrainingArguments(
             output_dir=str(out_dir / "checkpoints"),
             use_cpu=device == "cpu",
-            per_device_train_batch_size=config.batch_size,
+            per_device_train_batch_size=config.accumulation[0],
+            gradient_accumulation_steps=config.accumulation[1],
             num_train_epochs=config.epochs,
             max_steps=config.max_steps,
             learning_rate=config.learning_rate,

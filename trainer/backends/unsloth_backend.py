@@ -63,7 +63,8 @@ class UnslothBackend:
             tokenizer.pad_token = tokenizer.eos_token
         args = SFTConfig(
             output_dir=str(out_dir / "checkpoints"),
-            per_device_train_batch_size=config.batch_size,
+            per_device_train_batch_size=config.accumulation[0],
+            gradient_accumulation_steps=config.accumulation[1],
             num_train_epochs=config.epochs,
             max_steps=config.max_steps,
             learning_rate=config.learning_rate,
