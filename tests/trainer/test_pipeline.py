@@ -66,7 +66,7 @@ def test_a_candidate_that_is_not_better_is_registered_but_never_served(trained_e
     assert {side for side, *_ in reporter.answers} == {"candidate", "bare base", "prompted (local tiny-llama)"}
     for side in {side for side, *_ in reporter.answers}:
         counts = [(done, total) for name, done, total, _ in reporter.answers if name == side]
-        assert counts[0] == (0, 4) and counts[-1] == (4, 4)  # announced, then answered
+        assert counts[0] == (0, 6) and counts[-1] == (6, 6)  # announced, then answered
     assert not list((settings.data_dir / "work").iterdir())  # scratch space cleaned
 
 
