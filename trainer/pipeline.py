@@ -38,13 +38,13 @@ from trainer.registry import publish
 log = logging.getLogger(__name__)
 EVAL_MAX_NEW_TOKENS = 96
 # Questions generated together at the gate (fp32, AVX2 kernels, 2 cores). Short prompts: batches
-# of 8 / 16 / 40 gave 74 / 120 / 152 tok/s at 64 new tokens. The long prompt (1,662 tokens, its
-# 1,632-token head cached once): 16 questions took 184 s in a batch of 16, 87 s in batches of 4 and
-# 69 s one at a time (150 s uncached in batches of 8, as before): padded rows need an attention
-# mask, and with a mask every step copies the grouped keys/values out to every head; a single row
-# after its cached head needs none.
+# of 8 / 16 / 40 gave 74 / 120 / 152 tok/s at 64 new tokens. The long prompt (1,652 tokens, its
+# head cached once): in the demo's gate, batches of 16 took 3.2-3.4 s per answer and one at a time
+# 4.9 s (before the cache, batches of 8: 7.4 s). Alone in a fresh process, 16 of those questions
+# went faster one at a time (80 s against 175 s in one batch), which is not understood yet: padded
+# rows need an attention mask, and with one the grouped keys/values are copied out to every head.
 SHORT_BATCH = 40
-LONG_BATCH = 1
+LONG_BATCH = 16
 
 
 @dataclass
