@@ -25,6 +25,12 @@ def test_quick_demo_with_the_real_model(tmp_path, redis_client):
         timeout=900,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    # Piped, as in docker logs: the machine it trains on, then timed lines, never bars.
+    out = completed.stdout
+    assert "training on cpu: " in out and ("bf16 native" in out or "no native bf16" in out)
+    assert "training step: 4/4 · loss " in out and " tok/s · ETA 0s" in out
+    assert "answering (candidate): 8/8 · questions" in out
+    assert "━" not in out.split("Held-out questions")[0]  # no progress bar before the final table
     summary = json.loads((tmp_path / "out" / "demo.json").read_text())
     print(json.dumps(summary, indent=1))
     assert summary["train"]["steps"] == 4 and 0 < summary["train"]["train_loss"] < 10
