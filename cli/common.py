@@ -6,8 +6,10 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 from rich.console import Console
 from rich.logging import RichHandler
 
@@ -53,3 +55,10 @@ def open_store() -> tuple[Settings, Store]:
 
     loaded = load_config()
     return loaded, Store(connect(loaded), loaded.key_prefix)
+
+
+def out_dir_option(default: str, help: str) -> Callable[[F], F]:
+    """``--out DIR`` for commands that write report files."""
+    return click.option(
+        "--out", type=click.Path(path_type=Path, file_okay=False), default=Path(default), show_default=True, help=help
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from cli.common import console, friendly_errors, load_config, open_store
+from cli.common import console, friendly_errors, load_config, open_store, out_dir_option
 from cli.progress import reporting
 from supportbot.cost import format_cost
 
@@ -15,7 +15,7 @@ from supportbot.cost import format_cost
 @click.command("eval")
 @click.option("--eval-file", type=click.Path(path_type=Path, dir_okay=False), help="JSONL with question and answer.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Questions to ask (default: EVAL_LIMIT).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-report"), show_default=True)
+@out_dir_option("eval-report", "Where eval.json, eval.md and eval.png are written.")
 @click.option(
     "--judge",
     type=click.Choice(["embedding", "llm"]),
@@ -39,13 +39,7 @@ def eval_(eval_file: Path | None, limit: int | None, out: Path, judge: str | Non
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Write the digest to files instead of posting it to Slack.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("digest"),
-    show_default=True,
-    help="Where --dry-run writes digest.md, digest.png and digest.json.",
-)
+@out_dir_option("digest", "Where --dry-run writes digest.md, digest.png and digest.json.")
 @friendly_errors
 def digest(dry_run: bool, out: Path) -> None:
     """The weekly digest now: post it to DIGEST_CHANNEL, or --dry-run to files."""
@@ -65,13 +59,7 @@ def digest(dry_run: bool, out: Path) -> None:
 
 
 @click.command()
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("demo-report"),
-    show_default=True,
-    help="Where the eval report and the digest are written.",
-)
+@out_dir_option("demo-report", "Where the eval report and the digest are written.")
 @click.option(
     "--data",
     type=click.Path(path_type=Path, dir_okay=False),
