@@ -36,7 +36,6 @@ class Task:
     done: int = 0
     tokens: int = 0
     detail: str = ""
-
     finished: float | None = None
 
     def line(self) -> str:
@@ -47,7 +46,7 @@ class Task:
 
 
 class LineReporter:
-    """Plain lines for logs and pipes (the trainer's Reporter, and ``track`` for other loops)."""
+    """Plain lines for logs and pipes: the trainer's Reporter, or a heartbeat for ``working``."""
 
     def __init__(self, console: Console, every_s: float = LINE_EVERY_S) -> None:
         self.console = console

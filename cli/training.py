@@ -31,8 +31,6 @@ def train(force: bool, max_steps: int, enqueue: bool) -> None:
     from trainer.pipeline import retrain
 
     config = TrainConfig.from_settings(settings, max_steps=max_steps)
-    dtype, hardware = config.precision()
-    console.print(f"training on {hardware.describe(dtype)}")
     with reporting(console) as reporter:
         outcome = retrain(settings, store, trigger="cli", reporter=reporter, config=config, force=force)
     if outcome.version is not None:

@@ -187,8 +187,6 @@ def run_demo(  # noqa: PLR0917 - the command's options, then where it reports
 
     console.print(f"[bold]2/4[/] training the first adapter on up to {size.train_examples} examples…")
     config = TrainConfig.from_settings(settings, epochs=1.0, max_steps=size.max_steps)
-    dtype, hardware = config.precision()
-    console.print(f"    training on {hardware.describe(dtype)}")
     outcome = retrain(settings, store, trigger="demo", reporter=reporter, config=config, force=True)
     if outcome.version is None:
         raise InvalidImport(f"training did not run: {outcome.reason}")

@@ -143,9 +143,11 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
     base_dir = resolve_base_model(settings, show_progress=False)
     backend = get_backend(settings.trainer_backend)
     version = registry.next_version()
+    dtype, hardware = config.precision()
     reporter.stage(
         f":gear: Training {version} with {backend.name} on {len(train):,} examples "
-        f"(snapshot {snapshot.name}); {len(evaluation)} eval questions."
+        f"(snapshot {snapshot.name}); {len(evaluation)} eval questions.\n"
+        f"training on {hardware.describe(dtype)}"
     )
     work = Path(tempfile.mkdtemp(prefix=f"train-{version}-", dir=_work_dir(settings)))
     try:
