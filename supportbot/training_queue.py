@@ -1,7 +1,10 @@
 """Enqueue training on a Redis-backed RQ queue, so GPU workers anywhere can consume it.
 
 The bot and the scheduler enqueue by the job function's import path, so they never import the
-trainer; `supportbot worker` (trainer installed) runs the jobs.
+trainer; `supportbot worker` (trainer installed) runs the jobs. Jobs are stored as JSON (RQ's
+``JSONSerializer``), never pickle: whoever can write to Redis can queue a training run, but not
+run code of their choosing on a worker. Every queue, worker and job fetch goes through this module
+so they all use the same serializer.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.job import Job
+from rq.serializers import JSONSerializer
 
 from supportbot.redis_conn import resolve_url
 from supportbot.settings import Settings
@@ -18,6 +22,7 @@ from supportbot.settings import Settings
 QUEUE = "supportbot-training"
 JOB = "trainer.jobs.training_job"
 JOB_TIMEOUT_S = 6 * 3600
+SERIALIZER = JSONSerializer
 
 
 def rq_connection(settings: Settings) -> redis.Redis:
@@ -26,7 +31,16 @@ def rq_connection(settings: Settings) -> redis.Redis:
 
 
 def queue_for(connection: redis.Redis) -> Queue:
-    return Queue(QUEUE, connection=connection)
+    return Queue(QUEUE, connection=connection, serializer=SERIALIZER)
+
+
+def worker_for(connection: redis.Redis, worker_class: type[Worker] = Worker) -> Worker:
+    """A worker on the training queue (``worker_class``: RQ's forking Worker, or SimpleWorker in-process)."""
+    return worker_class([QUEUE], connection=connection, serializer=SERIALIZER)
+
+
+def fetch_job(connection: redis.Redis, job_id: str) -> Job:
+    return Job.fetch(job_id, connection=connection, serializer=SERIALIZER)
 
 
 def enqueue_training(

@@ -49,10 +49,11 @@ def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatc
 
 def test_train_enqueue_puts_a_job_on_the_queue(tiny_env, redis_client):
     from redis import Redis
-    from rq import Queue
 
+    from supportbot.training_queue import queue_for
     from tests.conftest import TEST_REDIS_URL
 
     result = run("train", "--enqueue")
     assert result.exit_code == 0 and "queued training job" in result.output
-    assert Queue("supportbot-training", connection=Redis.from_url(TEST_REDIS_URL)).count == 1
+    (job,) = queue_for(Redis.from_url(TEST_REDIS_URL)).jobs  # read back with the JSON serializer
+    assert job.kwargs == {"trigger": "cli", "notify": None, "force": False}

@@ -11,12 +11,12 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from rq import Worker, get_current_job
+from rq import get_current_job
 
 from supportbot.redis_conn import connect
 from supportbot.settings import load_settings
 from supportbot.store import Store
-from supportbot.training_queue import QUEUE, rq_connection
+from supportbot.training_queue import rq_connection, worker_for
 from trainer.pipeline import retrain
 from trainer.progress import LogReporter, Reporter
 
@@ -60,5 +60,4 @@ def training_job(trigger: str, notify: dict[str, str] | None = None, force: bool
 def run_worker(burst: bool = False, reporters: ReporterFactory | None = None) -> None:
     if reporters is not None:
         use_reporters(reporters)
-    connection = rq_connection(load_settings())
-    Worker([QUEUE], connection=connection).work(burst=burst, with_scheduler=False)
+    worker_for(rq_connection(load_settings())).work(burst=burst, with_scheduler=False)

@@ -4,7 +4,7 @@ from rq import SimpleWorker
 
 from bot.blocks import RETRAIN_REFUSED
 from cli.wiring import training_reporters
-from supportbot.training_queue import QUEUE, queue_for, rq_connection
+from supportbot.training_queue import queue_for, rq_connection, worker_for
 from tests.bot.conftest import command
 from tests.support.paths import BITEXT
 from trainer.importer import Mapping, parse
@@ -33,7 +33,7 @@ def test_admin_retrain_queues_then_reports_progress_and_outcome_in_the_thread(ad
 
     # A worker, wired as `supportbot worker` wires it, runs it (in-process here) and reports in the thread.
     use_reporters(training_reporters(settings))
-    SimpleWorker([QUEUE], connection=connection).work(burst=True)
+    worker_for(connection, SimpleWorker).work(burst=True)
     in_thread = [c.params["text"] for c in bolt.posts() if c.params.get("thread_ts") == thread]
     assert in_thread[1].startswith(":arrow_forward: Training started")
     assert any(t.startswith(":gear: Training v1") for t in in_thread)

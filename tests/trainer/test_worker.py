@@ -7,13 +7,11 @@ import subprocess
 import sys
 import time
 
-from rq.job import Job
-
 from supportbot.adapters import AdapterRegistry
 from supportbot.settings import load_settings
 from supportbot.store import Store
 from supportbot.training_lock import TrainingLock
-from supportbot.training_queue import enqueue_training, rq_connection
+from supportbot.training_queue import enqueue_training, fetch_job, rq_connection
 from tests.support.paths import BITEXT
 from trainer.importer import Mapping, parse
 
@@ -43,13 +41,13 @@ def test_killed_mid_training_the_job_fails_and_the_live_adapter_stays(monkeypatc
         [sys.executable, "-m", "cli", "worker"], env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        pid = wait(lambda: Job.fetch(job.id, connection=connection).meta.get("pid"), what="the job to start")
+        pid = wait(lambda: fetch_job(connection, job.id).meta.get("pid"), what="the job to start")
         wait(lambda: TrainingLock(store.redis, store.keys).held(), what="training to start")
         wait(lambda: any((settings.data_dir / "work").glob("train-v1-*")), what="the training run")
         time.sleep(2)
         os.kill(pid, signal.SIGKILL)  # the work horse dies, as under the OOM killer
         status = wait(
-            lambda: (s := Job.fetch(job.id, connection=connection).get_status()) in ("failed", "finished") and s,
+            lambda: (s := fetch_job(connection, job.id).get_status()) in ("failed", "finished") and s,
             what="the job to end",
         )
         assert status == "failed"
