@@ -2,7 +2,8 @@
 
 Every version stays in the registry. Promotion and rollback switch one Redis key (atomic: the
 previous adapter serves until the switch) and publish an event on which running bots hot-swap
-the adapter without a restart. Artifacts live under ADAPTER_STORE: a local directory, or any
+the adapter without a restart (and re-read the pointer after a reconnect and periodically, so a
+missed event only delays the swap). Artifacts live under ADAPTER_STORE: a local directory, or any
 fsspec URL so GPU workers on other machines can publish.
 """
 
@@ -10,16 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from supportbot.adapter_watch import CHECK_EVERY_S, AdapterWatcher
 from supportbot.errors import SupportbotError
 from supportbot.keys import Keys
 from supportbot.records import AdapterVersion
 
 log = logging.getLogger(__name__)
+
+
+class Loaded(Enum):
+    ACTIVE = "the version active when the watch starts"  # watch(loaded=...)'s default
 
 
 class UnknownVersion(SupportbotError):
@@ -73,24 +79,22 @@ class AdapterRegistry:
         log.info("adapter %s is now active", version)
         return found
 
-    def watch(self, on_change: Callable[[AdapterVersion], None]) -> threading.Thread:
-        """Call ``on_change`` in a daemon thread whenever another process switches the adapter."""
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(self.keys.adapter_events)
+    def watch(
+        self,
+        on_change: Callable[[AdapterVersion], None],
+        loaded: str | Loaded | None = Loaded.ACTIVE,
+        check_every_s: float = CHECK_EVERY_S,
+    ) -> AdapterWatcher:
+        """Call ``on_change`` in a daemon thread whenever the active adapter is not the loaded one.
 
-        def listen() -> None:
-            for message in pubsub.listen():
-                try:
-                    event = json.loads(message["data"])
-                    version = self.get(event["active"])
-                    if version is not None:
-                        on_change(version)
-                except Exception:
-                    log.exception("could not switch to the announced adapter")
-
-        thread = threading.Thread(target=listen, name="adapter-watch", daemon=True)
-        thread.start()
-        return thread
+        ``loaded`` is the version serving now (default: the one active as the watch starts). The
+        watcher reconnects after a dropped connection and re-reads the pointer then, and every
+        ``check_every_s`` seconds; see ``supportbot.adapter_watch``.
+        """
+        if isinstance(loaded, Loaded):
+            active = self.active()
+            loaded = active.version if active is not None else None
+        return AdapterWatcher(self, on_change, loaded, check_every_s).start()
 
 
 def fetch(uri: str, cache_dir: Path) -> Path:
