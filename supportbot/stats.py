@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from supportbot.examples import count_since, eligible_examples
+from supportbot.examples import DEFAULT_MIN_UPVOTERS, count_since, eligible_examples
 from supportbot.records import VARIANTS
 from supportbot.store import Store
 from supportbot.votes import Tally
@@ -21,7 +21,9 @@ class Stats:
     last_training_at: float | None = None
 
 
-def collect_stats(store: Store, last_training_at: float | None = None) -> Stats:
+def collect_stats(
+    store: Store, last_training_at: float | None = None, min_upvoters: int = DEFAULT_MIN_UPVOTERS
+) -> Stats:
     up = dict.fromkeys(VARIANTS, 0)
     down = dict.fromkeys(VARIANTS, 0)
     for answer_id in store.votes.voted_answer_ids():
@@ -31,7 +33,7 @@ def collect_stats(store: Store, last_training_at: float | None = None) -> Stats:
         tally = store.votes.tally(answer_id)
         up[answer.variant] += tally.up
         down[answer.variant] += tally.down
-    examples = eligible_examples(store)
+    examples = eligible_examples(store, min_upvoters)
     return Stats(
         questions=store.question_count(),
         answers=len(store.answer_ids()),

@@ -1,5 +1,10 @@
 """Votes: one current vote per (answer, person), from reactions and buttons.
 
+An answer becomes training data only on the endorsement of other people (``endorsement``): its
+👍 from distinct people other than the asker, minus every 👎. The asker's own 👍 never counts
+(nobody vouches for the answer to their own question), but their 👎 does: the person who asked is
+the best witness that an answer did not help, and doubt keeps data out.
+
 Every write is idempotent (a Slack redelivery or a double click changes nothing) and atomic
 (a Lua script or MULTI/EXEC), so concurrent votes from many people tally exactly.
 """
@@ -57,6 +62,13 @@ class Tally:
     @property
     def net(self) -> int:
         return self.up - self.down
+
+
+def endorsement(votes: dict[str, int], asker: str) -> int:
+    """👍 from people other than ``asker`` minus all 👎 (the asker's included); one vote a person."""
+    up = sum(1 for user, vote in votes.items() if vote == 1 and user != asker)
+    down = sum(1 for vote in votes.values() if vote == -1)
+    return up - down
 
 
 class VoteStore:

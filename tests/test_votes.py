@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 from supportbot.store import Store
-from supportbot.votes import reaction_vote
+from supportbot.votes import endorsement, reaction_vote
 
 UP, DOWN = frozenset({"+1", "thumbsup"}), frozenset({"-1", "thumbsdown"})
 
@@ -48,3 +48,10 @@ def test_fifty_concurrent_voters_and_a_retry_storm_tally_exactly(redis_client):
         list(pool.map(cast, people))
     tally = votes.tally("a1")
     assert (tally.up, tally.down, tally.net) == (40, 10, 30)
+
+
+def test_endorsement_counts_other_peoples_thumbs_up_and_everyones_thumbs_down():
+    assert endorsement({}, asker="U1") == 0
+    assert endorsement({"U1": 1}, asker="U1") == 0  # the asker's own 👍 adds nothing
+    assert endorsement({"U1": -1, "U2": 1, "U3": 1}, asker="U1") == 1  # ...but their 👎 counts
+    assert endorsement({"U2": 1, "U3": 1, "U4": -1}, asker="U1") == 1

@@ -2,11 +2,18 @@
 
     supportbot dataset build
 
-Steps: take the eligible examples (seeds, approved corrections, net-positive answers), redact
-personal data and secrets, merge near-duplicate questions (same normalised text; the newest
-eligible answer wins), assign each to train or eval by the frozen split, and write one JSONL file
-in chat format (system / user / assistant messages) named by the hash of its content, plus a stats
-file. Rebuilding from the same store gives the same file name, byte for byte.
+Steps: take the eligible examples (seeds, approved corrections, answers endorsed by at least
+MIN_UPVOTERS people other than the asker: see ``supportbot.examples``), redact personal data and
+secrets, merge near-duplicate questions (same normalised text), assign each to train or eval by the
+frozen split, and write one JSONL file in chat format (system / user / assistant messages) named by
+the hash of its content, plus a stats file. Rebuilding from the same store gives the same file
+name, byte for byte.
+
+Which answer a question keeps: in train, the newest eligible one. In eval, the newest written by a
+person (a seed or an approved correction): an eval reference is what the gate grades models
+against, and a bot's own upvoted answer would let it grade a model against itself. An eval question
+with only bot answers is left out of the snapshot (counted as ``eval_without_reference``); it is
+never moved into train, so the frozen split holds.
 """
 
 from __future__ import annotations
@@ -20,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supportbot.examples import Example, eligible_examples
+from supportbot.examples import DEFAULT_MIN_UPVOTERS, Example, eligible_examples
 from supportbot.prompts import FINETUNED_SYSTEM_PROMPT
-from supportbot.splits import SplitStore, normalise
+from supportbot.splits import Split, SplitStore, normalise
 from supportbot.store import Store
 from trainer.redaction import Redactor
 
@@ -59,16 +66,29 @@ def _write_once(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def build_snapshot(store: Store, out_dir: Path, eval_percent: int = 10) -> Snapshot:
-    examples = eligible_examples(store)
-    redactor = Redactor()
-    newest: dict[str, tuple[Example, str, str]] = {}
-    for example in sorted(examples, key=lambda e: (e.created_at, e.source, e.ref)):
-        question, answer = redactor.redact(example.question), redactor.redact(example.answer)
-        newest[normalise(question)] = (example, question, answer)  # later (newer) wins
-    splits = SplitStore(store.redis, store.keys).assign(list(newest), eval_percent)
+Candidate = tuple[Example, str, str]  # the example, its redacted question and answer
 
-    records = [chat_record(ex, splits[key], q, a) for key, (ex, q, a) in sorted(newest.items())]
+
+def _kept(candidates: list[Candidate], split: Split) -> Candidate | None:
+    """The newest candidate; in eval, the newest written by a person (None if there is none)."""
+    if split == "eval":
+        candidates = [c for c in candidates if c[0].source != "vote"]
+    return candidates[-1] if candidates else None
+
+
+def build_snapshot(
+    store: Store, out_dir: Path, eval_percent: int = 10, min_upvoters: int = DEFAULT_MIN_UPVOTERS
+) -> Snapshot:
+    examples = eligible_examples(store, min_upvoters)
+    redactor = Redactor()
+    by_question: dict[str, list[Candidate]] = {}
+    for example in sorted(examples, key=lambda e: (e.created_at, e.source, e.ref)):  # oldest first
+        question, answer = redactor.redact(example.question), redactor.redact(example.answer)
+        by_question.setdefault(normalise(question), []).append((example, question, answer))
+    splits = SplitStore(store.redis, store.keys).assign(list(by_question), eval_percent)
+
+    kept = {key: _kept(candidates, splits[key]) for key, candidates in sorted(by_question.items())}
+    records = [chat_record(c[0], splits[key], c[1], c[2]) for key, c in kept.items() if c is not None]
     records.sort(key=lambda r: (r["split"], normalise(r["messages"][1]["content"])))
     content = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in records).encode()
     name = hashlib.sha256(content).hexdigest()[:16]
@@ -79,7 +99,8 @@ def build_snapshot(store: Store, out_dir: Path, eval_percent: int = 10) -> Snaps
         "by_source": dict(sorted(Counter(r["source"] for r in records).items())),
         "by_label": dict(sorted(Counter(r["label"] for r in records if r["label"]).items())),
         "eligible": len(examples),
-        "merged_duplicates": len(examples) - len(records),
+        "merged_duplicates": len(examples) - len(by_question),
+        "eval_without_reference": sum(1 for c in kept.values() if c is None),
         "redactions": dict(sorted(redactor.counts.items())),
     }
     out_dir.mkdir(parents=True, exist_ok=True)

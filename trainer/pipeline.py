@@ -112,7 +112,7 @@ def retrain(
     registry = AdapterRegistry(store.redis, store.keys)
     with TrainingLock(store.redis, store.keys):
         since = registry.last_trained_at()
-        fresh = count_since(eligible_examples(store), since)
+        fresh = count_since(eligible_examples(store, settings.min_upvoters), since)
         if not force and fresh < settings.min_new_examples:
             reason = (
                 f"only {fresh} new approved examples since the last version "
@@ -133,7 +133,7 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
     config: TrainConfig,
 ) -> RetrainOutcome:
     started = time.perf_counter()
-    snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+    snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
     train = training_rows(load_snapshot(snapshot.path, "train"), settings.train_max_examples)
     evaluation = round_robin_by_label(load_snapshot(snapshot.path, "eval"), settings.eval_limit)
     if not train or not evaluation:

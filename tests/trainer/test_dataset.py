@@ -3,8 +3,8 @@
 import json
 
 from supportbot.corrections import CorrectionService
-from supportbot.records import Answer, Question, Usage
-from supportbot.splits import hashed_split, normalise
+from supportbot.records import Answer, Question, SeedExample, Usage
+from supportbot.splits import SplitStore, hashed_split, normalise
 from supportbot.store import Store
 from tests.support.paths import BITEXT
 from trainer.dataset import build_snapshot, load_snapshot
@@ -93,21 +93,30 @@ def test_untrusted_correction_enters_only_after_approval(redis_client, tmp_path)
     ]
 
 
-def test_only_answers_with_net_positive_votes_from_distinct_people(redis_client, tmp_path):
-    store = Store(redis_client)
+def test_only_answers_endorsed_by_enough_people_other_than_the_asker(redis_client, tmp_path):
+    store = Store(redis_client)  # asked() questions are asked by U1
     liked = asked(store, "Can I pay by PayPal?", "Yes, PayPal works.", at=1.0)
     split_vote = asked(store, "Do you ship to Mars?", "Yes, in 2 days.", at=2.0)
     self_liked = asked(store, "Where is my invoice?", "Order History > Invoice.", at=3.0)
-    store.votes.set(liked.id, "U1", 1)
-    store.votes.set(liked.id, "U2", 1)
-    store.votes.set(liked.id, "U3", -1)
-    store.votes.set(split_vote.id, "U1", 1)
-    store.votes.set(split_vote.id, "U2", -1)
-    for _ in range(5):  # one person voting many times is one vote
+    for user in ("U2", "U3", "U4"):
+        store.votes.set(liked.id, user, 1)
+    store.votes.set(liked.id, "U5", -1)  # 3 - 1 = 2 endorsements
+    store.votes.set(split_vote.id, "U2", 1)
+    store.votes.set(split_vote.id, "U3", 1)
+    store.votes.set(split_vote.id, "U4", -1)  # 2 - 1 = 1
+    for _ in range(5):  # one person voting many times is one vote, and the asker's 👍 counts for nothing
+        store.votes.set(self_liked.id, "U1", 1)
         store.votes.set(self_liked.id, "U9", 1)
-    store.votes.set(self_liked.id, "U8", -1)
-    rows = load_snapshot(build_snapshot(store, tmp_path).path)
+    # 1% held out: all three questions are in train, where bot answers may be kept.
+    rows = load_snapshot(build_snapshot(store, tmp_path, eval_percent=1).path)
     assert [(r["messages"][1]["content"], r["source"]) for r in rows] == [("Can I pay by PayPal?", "vote")]
+
+    rows = load_snapshot(build_snapshot(store, tmp_path, eval_percent=1, min_upvoters=1).path)
+    assert {r["messages"][1]["content"] for r in rows} == {
+        "Can I pay by PayPal?",
+        "Do you ship to Mars?",
+        "Where is my invoice?",
+    }
 
 
 def test_near_duplicates_merge_newest_wins_and_pii_is_redacted(redis_client, tmp_path):
@@ -115,9 +124,36 @@ def test_near_duplicates_merge_newest_wins_and_pii_is_redacted(redis_client, tmp
     old = asked(store, "Cancel order 12345!", "Old answer.", at=10.0)
     new = asked(store, "cancel order 98765", "New answer, mail help@example.com", at=20.0)
     for answer in (old, new):
-        store.votes.set(answer.id, "U1", 1)
+        store.votes.set(answer.id, "U2", 1)
+        store.votes.set(answer.id, "U3", 1)
     snapshot = build_snapshot(store, tmp_path)
     (row,) = load_snapshot(snapshot.path)
     assert row["messages"][2]["content"] == "New answer, mail [EMAIL]"
     assert snapshot.stats["merged_duplicates"] == 1
     assert snapshot.stats["redactions"] == {"email": 1}
+
+
+def test_eval_references_are_only_answers_people_wrote(redis_client, tmp_path):
+    store = Store(redis_client)
+    in_eval, in_train = "Where is my invoice?", "Can I pay by PayPal?"
+    assert (hashed_split(normalise(in_eval), 10), hashed_split(normalise(in_train), 10)) == ("eval", "train")
+    for text, at in ((in_eval, 1.0), (in_train, 2.0)):
+        answer = asked(store, text, f"Bot answer to {text}", at=at)
+        store.votes.set(answer.id, "U2", 1)
+        store.votes.set(answer.id, "U3", 1)
+
+    snapshot = build_snapshot(store, tmp_path, eval_percent=10)
+    rows = load_snapshot(snapshot.path)
+    assert [(r["split"], r["messages"][1]["content"], r["source"]) for r in rows] == [("train", in_train, "vote")]
+    assert snapshot.stats["eval_without_reference"] == 1
+    assert SplitStore(redis_client, store.keys).all()[normalise(in_eval)] == "eval"  # dropped, not moved
+
+    # A person's answer to the same question (older than the bot's) becomes its reference.
+    store.seeds.add_all(
+        [SeedExample("s1", "where is my invoice", "Account > Orders > Invoice.", "test", created_at=0.5)]
+    )
+    rows = load_snapshot(build_snapshot(store, tmp_path, eval_percent=10).path)
+    assert [(r["split"], r["messages"][2]["content"], r["source"]) for r in rows] == [
+        ("eval", "Account > Orders > Invoice.", "seed"),
+        ("train", f"Bot answer to {in_train}", "vote"),
+    ]
