@@ -1,9 +1,13 @@
-"""The prompted side: any OpenAI-compatible endpoint through the ``openai`` SDK."""
+"""The prompted side: any OpenAI-compatible endpoint through the ``openai`` SDK.
+
+With ``redact`` (REDACT_PROMPTS), the question is redacted before it leaves for the endpoint, so an
+external model API never sees the cards, IBANs, SSNs, phone numbers or emails in it."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -30,6 +34,7 @@ class PromptedResponder:
         max_new_tokens: int,
         timeout_s: float,
         max_retries: int,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         # Local servers (vLLM, llama.cpp, Ollama) accept any key; the SDK insists on one.
         self.client = openai.OpenAI(
@@ -39,6 +44,7 @@ class PromptedResponder:
         self.prompts = prompts
         self.prices = prices
         self.max_new_tokens = max_new_tokens
+        self.redact = redact
 
     @property
     def label(self) -> str:
@@ -46,10 +52,11 @@ class PromptedResponder:
 
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
+        sent = question if self.redact is None else self.redact(question)
         try:
             response: Any = self.client.chat.completions.create(
                 model=self.model,
-                messages=self.prompts.long_messages(question),  # type: ignore[arg-type]
+                messages=self.prompts.long_messages(sent),  # type: ignore[arg-type]
                 max_tokens=self.max_new_tokens,
                 temperature=0,
             )
