@@ -127,3 +127,11 @@ class Keys:
     def event(self, event_id: str) -> str:
         """Marker that a Slack event was handled, so a redelivery is skipped."""
         return f"{self.prefix}event:{event_id}"
+
+    def schedule_lease(self, job: str, fire_time: str) -> str:
+        """Lease (a redis-py Lock, renewed while running) of the replica running one fire time now."""
+        return f"{self.prefix}schedule-lease:{job}:{fire_time}"
+
+    def schedule_fires(self, job: str) -> str:
+        """Sorted set of a scheduled job's recent fire times (ISO), by time: where replicas look for undone ones."""
+        return f"{self.prefix}schedule-fires:{job}"
