@@ -12,6 +12,12 @@ it, and the other way round. A user that died without leaving (SIGKILL) is prune
 Leaving runs at exit: SIGTERM, and SIGINT where nothing handles it, end a process that has no
 handler of its own through ``SystemExit`` (servers such as uvicorn handle the signal themselves
 and return). Starting and leaving hold ``start.lock``, so processes doing both at once do not race.
+
+The server requires a password (``requirepass``, handed to it on stdin, so it never shows in the
+process list), generated once and kept in ``password`` in the directory, readable by its owner
+only (mode 0600); every start reuses it, and the URL returned carries it. A server found running
+without one (started by an earlier version) is given it. Log the URL only through
+``supportbot.redis_conn.redacted``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import importlib.util
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -87,6 +94,13 @@ def _start_time(pid: int) -> str:
     return fields[19] if len(fields) > 19 else ""
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def _alive(pid: int, start_time: str | None = None) -> bool:
     """Whether ``pid`` runs (a zombie does not) and, when ``start_time`` is given, is the process that had it."""
     try:
@@ -121,12 +135,35 @@ class EmbeddedRedis:
         self.directory = directory
         self.state_file = directory / "server.json"
         self.users = directory / "users"
+        self.password_file = directory / "password"
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.password = ""
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The server's URL, password included: a secret (log it through ``redacted``)."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def _client(self, port: int, **options: Any) -> redis.Redis:
+        return _client(port, password=self.password, **options)
+
+    def _load_password(self) -> str:
+        """The password in ``password_file`` (mode 0600), generated and saved there the first time."""
+        with contextlib.suppress(FileNotFoundError):
+            if self.password_file.stat().st_mode & 0o077:
+                self.password_file.chmod(0o600)
+                log.warning("%s was readable by others; it is now 0600", self.password_file)
+            saved = self.password_file.read_text().strip()
+            if saved:
+                return saved
+        password = secrets.token_urlsafe(32)
+        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            os.fchmod(fd, 0o600)  # an empty file left behind may have had another mode
+            file.write(password + "\n")
+        log.info("generated the embedded Redis password in %s", self.password_file)
+        return password
 
     def _state(self) -> dict[str, int]:
         try:
@@ -141,13 +178,29 @@ class EmbeddedRedis:
         if port is None:
             return None
         try:
-            client = _client(port, socket_connect_timeout=1, socket_timeout=5, decode_responses=True)
+            client = self._client(port, socket_connect_timeout=1, socket_timeout=5, decode_responses=True)
             info: Any = client.config_get("dir")
-            if Path(info["dir"]).resolve() == self.directory.resolve():
-                return port
+            if Path(info["dir"]).resolve() != self.directory.resolve():
+                return None
+            if not client.config_get("requirepass").get("requirepass"):  # any password passes where none is set
+                client.config_set("requirepass", self.password)
+                log.warning("the embedded Redis on port %s ran without a password; it now requires the one in %s",
+                            port, self.password_file)  # fmt: skip
+            return port
+        except redis.AuthenticationError:
+            self._refuse_other_password(port)
+            return None
         except (OSError, KeyError, redis.RedisError):
             return None
-        return None
+
+    def _refuse_other_password(self, port: int) -> None:
+        """The server on ``port`` refused our password: a second server must not share the directory."""
+        pid = self._state().get("pid")
+        if pid is not None and _alive(pid) and b"redis-server" in _cmdline(pid):
+            raise ConfigError(
+                f"the embedded Redis for {self.directory} (pid {pid}, port {port}) refuses the password in "
+                f"{self.password_file} (was the file replaced?): stop that server (kill {pid}) and start again"
+            )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -159,6 +212,7 @@ class EmbeddedRedis:
         """Start (or reuse) the server, register this process as a user and return the URL."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked():
+            self.password = self._load_password()
             running = self._running_port()
             if running is None:
                 self._launch()
@@ -184,14 +238,20 @@ class EmbeddedRedis:
             "--save", "",
             "--logfile", str(self.directory / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
+        # The config file "-" is stdin: the password never appears on the command line (ps, /proc).
+        self.process = subprocess.Popen(
+            [command[0], "-", *command[1:]], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, start_new_session=True
+        )
+        assert self.process.stdin is not None
+        self.process.stdin.write(f"requirepass {self.password}\n".encode())
+        self.process.stdin.close()
         self._wait_ready()
         self.state_file.write_text(json.dumps({"port": self.port, "pid": self.process.pid}))
         log.info("started an embedded Redis on 127.0.0.1:%s with AOF in %s", self.port, self.directory)
 
     def _wait_ready(self) -> None:
         assert self.process is not None
-        client = _client(self.port, socket_connect_timeout=0.5)
+        client = self._client(self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -231,7 +291,7 @@ class EmbeddedRedis:
                     log.info("leaving the embedded Redis running for the processes %s", others)
                 else:
                     self._shutdown()
-        except OSError as exc:
+        except (OSError, ConfigError) as exc:
             log.warning("could not stop the embedded Redis in %s: %s", self.directory, exc)
 
     def _shutdown(self) -> None:
@@ -240,7 +300,7 @@ class EmbeddedRedis:
         port = self._running_port()
         if port is not None and pid is not None:
             try:  # the connection closing is the success (redis-py returns); an answer is a refusal
-                _client(port, socket_timeout=STOP_TIMEOUT_S).shutdown()
+                self._client(port, socket_timeout=STOP_TIMEOUT_S).shutdown()
             except redis.RedisError as exc:
                 log.warning("the embedded Redis refused to shut down: %s", exc)
             self._wait_gone(pid)

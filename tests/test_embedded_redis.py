@@ -1,4 +1,5 @@
-"""The embedded Redis: reused by a second process, stopped by its last user (also on SIGTERM/SIGINT), data kept."""
+"""The embedded Redis: reused by a second process, stopped by its last user (also on SIGTERM/SIGINT), data kept;
+it requires a generated password kept 0600 in the data dir."""
 
 import contextlib
 import json
@@ -6,6 +7,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ from supportbot.embedded_redis import EmbeddedRedis, _alive
 from supportbot.errors import ConfigError
 from supportbot.redis_conn import connect, redacted
 from supportbot.settings import load_settings
+from tests.support.redis_process import RedisProcess
 
 
 def test_embedded_redis_is_reused_and_persists_across_restarts(tmp_path):
@@ -207,3 +210,71 @@ def test_a_signal_handler_installed_before_is_kept(directory):
     finally:
         embedded.stop()
         signal.signal(signal.SIGTERM, previous)
+
+
+def raw_ping(port: int) -> bytes:
+    """PING on a bare socket, as any local process could send it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(100)
+
+
+def test_the_embedded_redis_requires_a_generated_password_kept_0600_in_the_data_dir(directory, caplog):
+    old_umask = os.umask(0)  # the file is 0600 whatever the umask
+    try:
+        with caplog.at_level("DEBUG"):
+            embedded = EmbeddedRedis(directory)
+            url = embedded.start()
+    finally:
+        os.umask(old_umask)
+    try:
+        password_file = directory / "password"
+        assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+        password = password_file.read_text().strip()
+        assert len(password) >= 40
+        assert url == f"redis://:{password}@127.0.0.1:{embedded.port}/0"
+        assert raw_ping(embedded.port).startswith(b"-NOAUTH")  # no password: refused
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=embedded.port, password="guess").ping()
+        redis.Redis.from_url(url).set("answer", "42")  # the URL carries it
+        assert password.encode() not in Path(f"/proc/{embedded.process.pid}/cmdline").read_bytes()
+    finally:
+        with caplog.at_level("DEBUG"):
+            embedded.stop()
+    assert password not in caplog.text
+    assert password not in (directory / "redis.log").read_text()
+
+    again = EmbeddedRedis(directory)  # a restart reuses the file, and the data
+    try:
+        assert again.start() == url.replace(str(embedded.port), str(again.port))
+        assert again.process is not None and password_file.read_text().strip() == password
+        assert redis.Redis.from_url(again.url, decode_responses=True).get("answer") == "42"
+    finally:
+        again.stop()
+
+
+def test_a_server_found_running_without_a_password_is_given_one(directory, monkeypatch):
+    legacy = RedisProcess(directory).start()  # as an earlier version started it: no requirepass
+    (directory / "server.json").write_text(json.dumps({"port": legacy.port, "pid": legacy.process.pid}))
+    try:
+        embedded = EmbeddedRedis(directory)
+        url = embedded.start()
+        assert embedded.process is None and embedded.port == legacy.port  # reused, not a second server
+        assert raw_ping(legacy.port).startswith(b"-NOAUTH")
+        assert redis.Redis.from_url(url).ping()
+        embedded.stop()
+        assert legacy.process.wait(timeout=30) == 0  # the last user shut it down, with the password
+    finally:
+        legacy.kill()
+
+
+def test_a_server_that_refuses_the_saved_password_is_not_doubled(directory):
+    first = EmbeddedRedis(directory)
+    first.start()
+    try:
+        (directory / "password").write_text("replaced\n")
+        with pytest.raises(ConfigError, match="refuses the password in .*password"):
+            EmbeddedRedis(directory).start()
+    finally:
+        (directory / "password").write_text(first.password)
+        first.stop()
