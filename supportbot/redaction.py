@@ -73,6 +73,18 @@ MARKERS = {
 }
 
 
+def starts_iban(group: str) -> bool:
+    return bool(IBAN_START.match(group))
+
+
+def starts_card(group: str) -> bool:
+    return len(group) >= 4
+
+
+def starts_ssn(group: str) -> bool:
+    return len(group) == 3
+
+
 def is_card_number(candidate: str) -> bool:
     digits = re.sub(r"\D", "", candidate)
     return 13 <= len(digits) <= 19 and bool(CARD_PREFIX.match(digits)) and luhn.is_valid(digits)
@@ -94,32 +106,41 @@ def is_grouped_ssn(candidate: str) -> bool:
     return bool(SSN_GROUPED.fullmatch(candidate)) and ssn.is_valid(re.sub(r"\D", "", candidate))
 
 
+Group = tuple[int, int]  # start and end of one group of letters or digits in the text
+
+
 def checked_spans(
     text: str, run: re.Pattern[str], starts: Callable[[str], bool], valid: Callable[[str], bool], longest: int
-) -> Iterator[tuple[int, int]]:
+) -> Iterator[Group]:
     """Spans of ``text`` to replace: in each ``run``, from each group that ``starts`` one, the
     longest stretch of whole groups (at most ``longest`` characters without separators) that is
     ``valid``. Scanning goes on after a found span, so a run can hold several."""
     for found in run.finditer(text):
-        if found.group(0).startswith("+"):
+        if found.group(0).startswith("+"):  # a country code: left to the phone matcher
             continue
-        groups = [(found.start() + g.start(), found.start() + g.end()) for g in GROUP.finditer(found.group(0))]
+        offset = found.start()
+        groups = [(offset + g.start(), offset + g.end()) for g in GROUP.finditer(found.group(0))]
         i = 0
         while i < len(groups):
-            end = None
-            if starts(text[groups[i][0] : groups[i][1]]):
-                size, last = 0, i
-                for j in range(i, len(groups)):
-                    size += groups[j][1] - groups[j][0]
-                    if size > longest:
-                        break
-                    last = j
-                end = next((j for j in range(last, i - 1, -1) if valid(text[groups[i][0] : groups[j][1]])), None)
+            end = _longest_valid(text, groups, i, valid, longest) if starts(text[slice(*groups[i])]) else None
             if end is None:
                 i += 1
             else:
                 yield groups[i][0], groups[end][1]
                 i = end + 1
+
+
+def _longest_valid(
+    text: str, groups: list[Group], first: int, valid: Callable[[str], bool], longest: int
+) -> int | None:
+    """The last group of the longest valid stretch that begins with group ``first``, if there is one."""
+    ends, size = [], 0
+    for j in range(first, len(groups)):
+        size += groups[j][1] - groups[j][0]
+        if size > longest:
+            break
+        ends.append(j)
+    return next((j for j in reversed(ends) if valid(text[groups[first][0] : groups[j][1]])), None)
 
 
 @dataclass
@@ -148,7 +169,7 @@ class Redactor:
 
         return pattern.sub(replace, text)
 
-    def _replace(self, kind: str, text: str, spans: Iterator[tuple[int, int]]) -> str:
+    def _replace(self, kind: str, text: str, spans: Iterator[Group]) -> str:
         pieces, at = [], 0
         for start, end in spans:
             self.counts[kind] += 1
@@ -156,7 +177,7 @@ class Redactor:
             at = end
         return "".join([*pieces, text[at:]])
 
-    def _phones(self, text: str) -> Iterator[tuple[int, int]]:
+    def _phones(self, text: str) -> Iterator[Group]:
         leniency = phonenumbers.Leniency.VALID
         for match in phonenumbers.PhoneNumberMatcher(text, self.phone_region, leniency=leniency):
             yield match.start, match.end
@@ -166,13 +187,13 @@ class Redactor:
         text = self._sub("email", EMAIL, text)
         for pattern in SECRETS:
             text = self._sub("secret", pattern, text)
-        text = self._replace("iban", text, checked_spans(text, IBAN_RUN, IBAN_START.match, is_iban, 34))
-        text = self._replace("card", text, checked_spans(text, DIGIT_RUN, lambda g: len(g) >= 4, is_written_card, 19))
-        text = self._replace("ssn", text, checked_spans(text, DIGIT_RUN, lambda g: len(g) == 3, is_grouped_ssn, 9))
-        text = self._sub_checked_ssn(text)
+        text = self._replace("iban", text, checked_spans(text, IBAN_RUN, starts_iban, is_iban, 34))
+        text = self._replace("card", text, checked_spans(text, DIGIT_RUN, starts_card, is_written_card, 19))
+        text = self._replace("ssn", text, checked_spans(text, DIGIT_RUN, starts_ssn, is_grouped_ssn, 9))
+        text = self._named_ssns(text)
         return self._replace("phone", text, self._phones(text))
 
-    def _sub_checked_ssn(self, text: str) -> str:
+    def _named_ssns(self, text: str) -> str:
         def replace(match: re.Match[str]) -> str:
             digits = match.group(0)[len(match.group("keep")) :]
             if not ssn.is_valid(digits):
