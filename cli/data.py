@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -40,8 +42,14 @@ def import_(  # noqa: PLR0917 - one parameter per click option
             raise InvalidImport(f"{file} does not exist")
         lines = file.read_text(encoding="utf-8").splitlines()
         counts = backup.restore(store, track(lines, description="Restoring", console=errors))
-        summary = ", ".join(f"{n:,} {kind}s" for kind, n in counts.items() if n)
+        summary = ", ".join(f"{n:,} {kind}s" for kind, n in counts.items() if n and kind != "adapter_registry")
         console.print(f"restored {summary or 'nothing'} from {file}")
+        if counts["adapter_registry"]:
+            from supportbot.adapters import AdapterRegistry
+
+            active = AdapterRegistry(store.redis, store.keys).active()
+            number = int(store.redis.get(store.keys.adapter_counter) or 0) + 1
+            console.print(f"adapter {active.version if active else 'none'} active; the next training is v{number}")
         return
     from trainer.importer import Mapping, parse
 
@@ -61,25 +69,53 @@ def import_(  # noqa: PLR0917 - one parameter per click option
 
 
 @click.command()
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here instead of stdout.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), help="Write here (mode 0600) instead of stdout."
+)
+@click.option(
+    "--redact",
+    is_flag=True,
+    help="Redact personal data and secrets in every free-text field (for sharing; not a full backup).",
+)
 @friendly_errors
-def export(out: Path | None) -> None:
-    """Dump every record (questions, answers, votes, corrections, reviews, seeds) as JSONL."""
+def export(out: Path | None, redact: bool) -> None:
+    """Dump every record (questions, answers, votes, corrections, reviews, seeds, the adapter registry) as JSONL."""
     import json
 
     from supportbot.backup import export_records
+    from supportbot.redaction import Redactor
 
-    _, store = open_store()
-    lines = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n" for record in export_records(store))
+    settings, store = open_store()
+    redactor = Redactor(phone_region=settings.phone_region) if redact else None
+    records = export_records(store, redact=None if redactor is None else redactor.redact)
+    lines = (json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n" for record in records)
     if out is None:
         for line in lines:
             sys.stdout.write(line)
-        return
+    else:
+        count = write_private(out, lines)
+        errors.print(f"exported {count:,} records to {out} (mode 0600)")
+    if redactor is not None:
+        removed = ", ".join(f"{n:,} {kind}" for kind, n in sorted(redactor.counts.items())) or "nothing found"
+        errors.print(f"redacted: {removed}")
+
+
+def write_private(out: Path, lines: Iterable[str]) -> int:
+    """Write ``lines`` to ``out`` readable by the owner only, atomically; the number of lines.
+
+    The file is created 0600 (never chmod-ed after the data is in it), beside ``out`` under a
+    temporary name, then renamed over ``out``."""
     tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        count = sum(1 for line in lines if handle.write(line))
-    tmp.replace(out)
-    errors.print(f"exported {count:,} records to {out}")
+    tmp.unlink(missing_ok=True)  # a leftover of a failed run; O_EXCL below refuses to follow it
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            count = sum(1 for line in lines if handle.write(line))
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return count
 
 
 @click.group()

@@ -1,11 +1,15 @@
 """`supportbot import`, `export`, `import --restore` and `dataset build`, as a person runs them."""
 
 import json
+import os
+import stat
 
 from click.testing import CliRunner
 
 from cli.main import main
+from supportbot.store import Store
 from tests.support.paths import BITEXT, BITEXT_SUBSET
+from tests.test_backup import train_two_versions
 
 
 def run(*args: str):
@@ -67,3 +71,56 @@ def test_export_and_restore_round_trip(redis_client, tmp_path):
     again = tmp_path / "again.jsonl"
     run("export", "--out", str(again))
     assert again.read_text() == backup.read_text()
+
+
+def test_an_export_file_is_readable_by_its_owner_only(redis_client, tmp_path):
+    run("import", str(BITEXT_SUBSET.with_suffix(".jsonl")))
+    backup = tmp_path / "backup.jsonl"
+    backup.write_text("an older, world-readable backup\n")
+    backup.chmod(0o644)
+    old_umask = os.umask(0)  # a permissive umask must not widen it
+    try:
+        result = run("export", "--out", str(backup))
+    finally:
+        os.umask(old_umask)
+    assert result.exit_code == 0, result.output
+    flat = result.output.replace("\n", " ")
+    assert "exported 54 records" in flat and "(mode 0600)" in flat
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert len(backup.read_text().splitlines()) == 54
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary file left
+
+
+def test_a_redacted_export_holds_no_card_or_email(redis_client, tmp_path):
+    rows = tmp_path / "history.jsonl"
+    rows.write_text(
+        json.dumps({"question": "Refund card 4111 1111 1111 1111 12/25?", "answer": "Mail jane@example.com."})
+        + "\n"
+        + json.dumps({"question": "Call me on (415) 555-2671", "answer": "My IBAN is de89 3704 0044 0532 0130 00"})
+        + "\n"
+    )
+    run("import", str(rows))
+    plain, redacted = tmp_path / "plain.jsonl", tmp_path / "redacted.jsonl"
+    run("export", "--out", str(plain))
+    result = run("export", "--redact", "--out", str(redacted))
+    assert result.exit_code == 0, result.output
+    assert "redacted: 1 card, 1 email, 1 iban, 1 phone" in result.output.replace("\n", " ")
+    assert stat.S_IMODE(redacted.stat().st_mode) == 0o600
+    text = redacted.read_text()
+    for pii in ("4111", "jane@example.com", "555-2671", "de89"):
+        assert pii in plain.read_text() and pii not in text
+    records = [json.loads(line)["data"] for line in text.splitlines()]
+    assert {r["question"] for r in records} == {"Refund card [CARD] 12/25?", "Call me on [PHONE]"}
+    assert [r["id"] for r in records] == [json.loads(line)["data"]["id"] for line in plain.read_text().splitlines()]
+
+
+def test_restore_brings_the_adapter_registry_back(redis_client, tmp_path):
+    train_two_versions(Store(redis_client))
+    backup = tmp_path / "backup.jsonl"
+    run("export", "--out", str(backup))
+    redis_client.flushdb()
+    restored = run("import", "--restore", str(backup))
+    assert restored.exit_code == 0, restored.output
+    flat = restored.output.replace("\n", " ")
+    assert "restored 2 adapters from" in flat
+    assert "adapter v2 active; the next training is v3" in flat
