@@ -106,7 +106,7 @@ def write_private(out: Path, lines: Iterable[str]) -> int:
     The file is created 0600 (never chmod-ed after the data is in it), beside ``out`` under a
     temporary name, then renamed over ``out``."""
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.unlink(missing_ok=True)  # a leftover of a failed run; O_EXCL below refuses to follow it
+    tmp.unlink(missing_ok=True)  # a leftover of a failed run: O_EXCL never writes through what is there
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
