@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from supportbot.corrections import SHORT_ID, mention
 from supportbot.cost import format_cost
 from supportbot.records import Answer, Correction
 from supportbot.stats import Stats
@@ -207,12 +208,13 @@ def review_message(correction: Correction, question: str, original: str | None) 
 def reviewed_message(correction: Correction, question: str) -> dict[str, Any]:
     """The review message once decided: the buttons are replaced by the outcome."""
     verdict = ":white_check_mark: Approved" if correction.status == "approved" else ":x: Rejected"
+    reviewer = mention(correction.reviewer or "")
     text = (
-        f"{verdict} by <@{correction.reviewer}>: correction by <@{correction.user}> for "
+        f"{verdict} by {reviewer}: correction by <@{correction.user}> for "
         f"{escape(question)}\n\n{escape(correction.text)}"
     )
     return {
-        "text": f"{verdict} by <@{correction.reviewer}>",
+        "text": f"{verdict} by {reviewer}",
         "blocks": [_section(c) for c in split_text(text)[:MAX_ANSWER_SECTIONS]],
     }
 
@@ -225,12 +227,53 @@ def correction_received_text(correction: Correction, review_channel: str | None)
             f":hourglass: Thanks! Your correction was sent to <#{review_channel}> for review; "
             "I'll tell you the outcome."
         )
-    return ":hourglass: Thanks! Your correction is waiting for a reviewer; I'll tell you the outcome."
+    return (
+        ":hourglass: Thanks! Your correction is waiting for a reviewer, who will see it with "
+        "`/supportbot review`; I'll tell you the outcome."
+    )
+
+
+def correction_elsewhere_text(prefix: str) -> str:
+    return (
+        f":information_source: `{escape(prefix)}` works in the thread of a question I answered: "
+        "reply there to correct my answer. To ask me something here, leave it out."
+    )
 
 
 def review_outcome_text(correction: Correction, question: str) -> str:
     verdict = "approved" if correction.status == "approved" else "rejected"
-    return f"Your correction for _{escape(question)}_ was *{verdict}* by <@{correction.reviewer}>."
+    return f"Your correction for _{escape(question)}_ was *{verdict}* by {mention(correction.reviewer or '')}."
+
+
+REVIEW_REFUSED = ":no_entry: Only reviewers can review corrections (REVIEWERS, or TRUSTED_USERS when it is empty)."
+REVIEW_USAGE = "Usage: `/supportbot review`, `/supportbot review approve ID` or `/supportbot review reject ID`"
+PENDING_SHOWN = 10  # the oldest ones; a decision brings the next into view
+PENDING_QUESTION_CHARS = 200
+PENDING_TEXT_CHARS = 400
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def pending_corrections_text(pending: list[tuple[Correction, str]]) -> str:
+    """The list ``/supportbot review`` answers with: (correction, question text), oldest first."""
+    if not pending:
+        return ":white_check_mark: No corrections are waiting for review."
+    lines = [f"*{len(pending):,} correction{'s' if len(pending) != 1 else ''} waiting for review*"]
+    for correction, question in pending[:PENDING_SHOWN]:
+        asked = escape(_clip(" ".join(question.split()), PENDING_QUESTION_CHARS))
+        proposed = escape(_clip(" ".join(correction.text.split()), PENDING_TEXT_CHARS))
+        lines.append(f"• `{correction.id[:SHORT_ID]}` by <@{correction.user}> for _{asked}_\n> {proposed}")
+    if len(pending) > PENDING_SHOWN:
+        lines.append(f"…and {len(pending) - PENDING_SHOWN:,} more (oldest first).")
+    lines.append("Decide with `/supportbot review approve ID` or `/supportbot review reject ID`.")
+    return "\n".join(lines)
+
+
+def review_decided_text(correction: Correction) -> str:
+    verdict = ":white_check_mark: Approved" if correction.status == "approved" else ":x: Rejected"
+    return f"{verdict} correction `{correction.id[:SHORT_ID]}` by <@{correction.user}>; I'll tell them."
 
 
 def stats_text(stats: Stats) -> str:

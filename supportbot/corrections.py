@@ -1,7 +1,12 @@
 """Corrections: who corrected what, and the review that decides whether it may be trained on.
 
 Corrections from trusted people are approved at once; everyone else's wait for a reviewer. Only
-approved corrections ever reach a dataset.
+approved corrections ever reach a dataset. A reviewer decides from the review channel's buttons,
+from ``/supportbot review`` or, as an operator, from ``supportbot review`` on the command line;
+every way goes through :meth:`CorrectionService.review`, where the first decision wins.
+
+A reviewer is recorded as a Slack user id, or as ``cli:<os user>`` for an operator who decided on
+the command line without naming a Slack user.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from supportbot.records import Correction, CorrectionStatus
 
 MAX_CORRECTION_CHARS = 4000
 STATUSES: tuple[CorrectionStatus, ...] = ("pending", "approved", "rejected")
+CLI_REVIEWER = "cli:"  # prefix of a reviewer who decided on the command line
+SHORT_ID = 8  # characters of an id shown to people; any unique prefix this long finds it
+
+
+def mention(person: str) -> str:
+    """How Slack shows a person: a mention for a Slack user id, the name as code otherwise."""
+    return f"`{person}`" if person.startswith(CLI_REVIEWER) else f"<@{person}>"
 
 
 class CorrectionStore:
@@ -54,6 +66,22 @@ class CorrectionStore:
     def all(self) -> list[Correction]:
         return [c for status in STATUSES for c in self.with_status(status)]
 
+    def resolve(self, id_or_prefix: str) -> str:
+        """The id of the one correction whose id is ``id_or_prefix`` or starts with it."""
+        wanted = id_or_prefix.strip().lower()
+        if self.redis.exists(self.keys.correction(wanted)):
+            return wanted
+        if len(wanted) < SHORT_ID:
+            raise InvalidCorrection(f"No correction has the id {id_or_prefix!r}; give at least {SHORT_ID} characters.")
+        found = [c.id for c in self.all() if c.id.startswith(wanted)]
+        if not found:
+            raise InvalidCorrection(f"No correction has an id starting with {id_or_prefix!r}.")
+        if len(found) > 1:
+            raise InvalidCorrection(
+                f"{len(found)} corrections have ids starting with {id_or_prefix!r}; give more of it."
+            )
+        return found[0]
+
     def decide(self, correction_id: str, status: CorrectionStatus, reviewer: str) -> Correction:
         """Move a pending correction to approved/rejected; the first reviewer wins a race."""
         key = self.keys.correction(correction_id)
@@ -67,7 +95,7 @@ class CorrectionStore:
                     correction = Correction.from_dict(json.loads(raw))
                     if correction.status != "pending":
                         raise AlreadyReviewed(
-                            f"Already {correction.status} by <@{correction.reviewer}>."
+                            f"Already {correction.status} by {mention(correction.reviewer)}."
                             if correction.reviewer
                             else f"Already {correction.status}."
                         )
@@ -134,9 +162,14 @@ class CorrectionService:
         return correction
 
     def review(self, correction_id: str, reviewer: str, approve: bool) -> Correction:
+        """Approve or reject; ``correction_id`` may be a unique prefix of at least SHORT_ID characters."""
         if not self.is_reviewer(reviewer):
             raise NotAllowed("Only reviewers can approve or reject corrections.")
-        return self.store.decide(correction_id, "approved" if approve else "rejected", reviewer)
+        return self.store.decide(self.store.resolve(correction_id), "approved" if approve else "rejected", reviewer)
+
+    def pending(self) -> list[Correction]:
+        """Corrections waiting for a reviewer, oldest first."""
+        return self.store.with_status("pending")
 
     def mark_posted_for_review(self, correction: Correction, channel: str, ts: str) -> None:
         correction.review_channel = channel

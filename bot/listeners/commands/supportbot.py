@@ -1,5 +1,5 @@
-"""``/supportbot stats | digest | rollback VERSION | help``: answered ephemerally; digest and
-rollback are for admins."""
+"""``/supportbot stats | review [approve|reject ID] | digest | rollback VERSION | help``: answered
+ephemerally; review is for reviewers, digest and rollback for admins."""
 
 from __future__ import annotations
 
@@ -9,8 +9,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import stats_text
+from bot.blocks import (
+    REVIEW_REFUSED,
+    REVIEW_USAGE,
+    pending_corrections_text,
+    review_decided_text,
+    stats_text,
+)
 from bot.digest import post_digest
+from bot.review import announce_decision
 from supportbot.digest import build_digest
 from supportbot.errors import SupportbotError
 from supportbot.services import Services
@@ -20,9 +27,34 @@ COMMAND = "/supportbot"
 HELP = (
     "*/supportbot* commands:\n"
     "• `/supportbot stats`: questions, votes per model, corrections, new training examples\n"
+    "• `/supportbot review`: corrections waiting for review; "
+    "`/supportbot review approve ID` or `reject ID` decides one (reviewers)\n"
     "• `/supportbot digest`: post the weekly digest now, to DIGEST_CHANNEL or here (admins)\n"
     "• `/supportbot rollback VERSION`: serve an earlier adapter version (admins)"
 )
+
+
+def review(words: list[str], user: str, ack: Ack, client: WebClient, services: Services) -> None:
+    """``review``, ``review approve ID``, ``review reject ID``: reviewers only."""
+    if not services.corrections.is_reviewer(user):
+        ack(text=REVIEW_REFUSED)
+        return
+    if len(words) == 1:
+        pending = services.corrections.pending()
+        questions = {c.question_id: services.store.get_question(c.question_id) for c in pending}
+        rows = [(c, q.text if (q := questions[c.question_id]) else "(question no longer stored)") for c in pending]
+        ack(text=pending_corrections_text(rows))
+        return
+    if len(words) != 3 or words[1] not in ("approve", "reject"):
+        ack(text=REVIEW_USAGE)
+        return
+    try:
+        correction = services.corrections.review(words[2], user, approve=words[1] == "approve")
+    except SupportbotError as exc:
+        ack(text=f":warning: {exc}")
+        return
+    ack(text=review_decided_text(correction))
+    announce_decision(client, services.store, correction)
 
 
 def register(app: App, services: Services, is_admin: Any) -> None:
@@ -44,9 +76,11 @@ def register(app: App, services: Services, is_admin: Any) -> None:
                     "Invite the bot to that channel (it needs files:write).",
                     response_type="ephemeral",
                 )
+        elif words[:1] == ["review"]:
+            review(words, command["user_id"], ack, client, services)
         elif words[:1] == ["stats"]:
             last = services.adapters.last_trained_at()
-            ack(text=stats_text(collect_stats(services.store, last)))
+            ack(text=stats_text(collect_stats(services.store, last, services.settings.min_upvoters)))
         elif words[:1] == ["rollback"]:
             if command["user_id"] not in is_admin:
                 ack(text=":no_entry: Only admins can roll back (ADMIN_USERS).")

@@ -1,14 +1,19 @@
-"""``@supportbot <question>`` in a channel: answer in the message's thread."""
+"""``@supportbot <question>`` in a channel: answer in the message's thread.
+
+``@supportbot correction: …`` in a thread is a correction instead (see ``thread_correction``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.background import Background
-from bot.listeners.events.asking import question_text, queue_answer
+from bot.blocks import correction_elsewhere_text
+from bot.listeners.events.asking import queue_answer
+from bot.listeners.events.thread_correction import correction_text, take_correction
 from supportbot.services import Services
 
 EVENT = "app_mention"
@@ -18,7 +23,13 @@ def register(app: App, services: Services, background: Background) -> None:
     prefix = services.settings.correction_prefix.lower()
 
     @app.event(EVENT)
-    def handle(event: dict[str, Any], client: WebClient) -> None:
-        if event.get("thread_ts") and question_text(event).lower().startswith(prefix):
-            return  # a correction that mentions the bot: the thread-correction listener takes it
-        queue_answer(event, client, services, background)
+    def handle(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        thread_ts = event.get("thread_ts")
+        text = correction_text(event.get("text"), prefix, context.bot_user_id) if thread_ts else None
+        if text is None:
+            queue_answer(event, client, services, background)
+        elif not take_correction(event, text, client, services):
+            text = correction_elsewhere_text(services.settings.correction_prefix)
+            client.chat_postEphemeral(
+                channel=event["channel"], user=event.get("user", ""), thread_ts=thread_ts, text=text
+            )

@@ -1,11 +1,18 @@
-"""A thread reply starting with the correction prefix (default ``correction:``) corrects the
-question of that thread."""
+"""A thread reply starting with the correction prefix (default ``correction:``), with or without
+``@supportbot`` before it, corrects the question of that thread.
+
+Slack sends two events for ``@supportbot correction: …`` in a channel thread: an ``app_mention``
+and a ``message`` (``message.channels`` / ``message.groups``) whose text starts with ``<@BOT>``.
+Either may arrive first, or alone, so both lead to :func:`take_correction`, and the message's
+``ts`` is claimed there: whichever event comes first stores the correction, the other does nothing.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot.review import route_correction
@@ -13,32 +20,55 @@ from supportbot.errors import InvalidCorrection
 from supportbot.services import Services
 
 EVENTS = ("message.channels", "message.groups")
+_LEADING_MENTION = re.compile(r"\s*<@([A-Z0-9]+)(?:\|[^>]*)?>[\s,:]*")
+
+
+def correction_text(text: str | None, prefix: str, bot_user_id: str | None) -> str | None:
+    """The correction after ``prefix`` (and a leading mention of the bot), or None if it is no
+    correction. ``prefix`` is lower case; the text's case does not matter."""
+    text = (text or "").lstrip()
+    mention = _LEADING_MENTION.match(text)
+    if mention and bot_user_id and mention.group(1) == bot_user_id:
+        text = text[mention.end() :]
+    if not text.lower().startswith(prefix):
+        return None
+    return text[len(prefix) :]
+
+
+def take_correction(event: dict[str, Any], text: str, client: WebClient, services: Services) -> bool:
+    """Store the correction a thread reply makes, once per message; False if the thread is not
+    one the bot answered."""
+    channel, user, thread_ts = event["channel"], event.get("user", ""), event["thread_ts"]
+    question = services.store.question_for_thread(channel, thread_ts)
+    if question is None:
+        return False
+    if not services.store.first_delivery(f"correction:{channel}:{event['ts']}"):
+        return True  # the other event for this message took it
+    try:
+        correction = services.corrections.submit(question.id, text, user, via="thread")
+    except InvalidCorrection as exc:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=f":warning: {exc}")
+        return True
+    route_correction(
+        client, services, correction, question=question.text, original=None, channel=channel, thread_ts=thread_ts
+    )
+    return True
 
 
 def register(app: App, services: Services) -> None:
     prefix = services.settings.correction_prefix.lower()
 
-    def is_correction(event: dict[str, Any]) -> bool:
+    def is_correction(event: dict[str, Any], context: BoltContext) -> bool:
         return (
             event.get("subtype") is None
             and event.get("bot_id") is None
             and bool(event.get("thread_ts"))
             and event.get("thread_ts") != event.get("ts")
-            and (event.get("text") or "").lstrip().lower().startswith(prefix)
+            and correction_text(event.get("text"), prefix, context.bot_user_id) is not None
         )
 
     @app.event("message", matchers=[is_correction])
-    def handle(event: dict[str, Any], client: WebClient) -> None:
-        channel, user, thread_ts = event["channel"], event.get("user", ""), event["thread_ts"]
-        question = services.store.question_for_thread(channel, thread_ts)
-        if question is None:
-            return  # a thread the bot did not answer
-        text = event["text"].lstrip()[len(prefix) :]
-        try:
-            correction = services.corrections.submit(question.id, text, user, via="thread")
-        except InvalidCorrection as exc:
-            client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread_ts, text=f":warning: {exc}")
-            return
-        route_correction(
-            client, services, correction, question=question.text, original=None, channel=channel, thread_ts=thread_ts
-        )
+    def handle(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        text = correction_text(event.get("text"), prefix, context.bot_user_id)
+        if text is not None:
+            take_correction(event, text, client, services)  # in a thread the bot did not answer: ignored
