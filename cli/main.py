@@ -5,6 +5,7 @@ supportbot ask "How do I cancel my order?"
 supportbot serve --http --port 3000
 supportbot import path/to/qa.jsonl && supportbot dataset build
 supportbot train / eval / demo / digest / worker / adapters / rollback
+supportbot review [list | approve ID | reject ID]
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 
 import click
 
-from cli import ask, data, reports, serve, training
+from cli import ask, data, reports, review, serve, training
 from cli import models as models_group
 
 
@@ -44,6 +45,7 @@ for command in (
     reports.eval_,
     reports.digest,
     reports.demo,
+    review.review,
     serve.serve,
 ):
     main.add_command(command)
