@@ -71,7 +71,8 @@ def _run(settings: Settings, services: Services, socket_mode: bool, host: str, p
         return
 
     import uvicorn
-    from slack_bolt.adapter.asgi import SlackRequestHandler
+
+    from bot.http import GuardedHandler
 
     log.info("serving Slack requests on http://%s:%s/slack/events", host, port)
-    uvicorn.run(SlackRequestHandler(app), host=host, port=port, log_level=settings.log_level.lower())
+    uvicorn.run(GuardedHandler(app), host=host, port=port, log_level=settings.log_level.lower())

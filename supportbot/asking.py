@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -26,7 +27,15 @@ class Outcome:
     variant: Variant
     label: str
     answer: Answer | None = None
-    error: str | None = None
+    error: str | None = None  # what went wrong, in full: stored and logged, never posted
+    error_id: str | None = None  # what people see instead, to quote to the team
+
+    @property
+    def public_error(self) -> str:
+        """Why there is no answer, fit for a channel: a timeout is said, anything else is an id."""
+        if self.error_id is None:
+            return self.error or "unknown error"
+        return f"an error occurred (error id `{self.error_id}`; the details are in the bot's log)"
 
 
 class AskService:
@@ -60,7 +69,14 @@ class AskService:
         return question
 
     def new_question(
-        self, text: str, user: str, channel: str, thread_ts: str | None = None, source: str = "slack"
+        self,
+        text: str,
+        user: str,
+        channel: str,
+        *,
+        thread_ts: str | None = None,
+        source: str = "slack",
+        question_id: str | None = None,
     ) -> Question:
         """Validate and store a question, fixing its presentation order (random when blind)."""
         order = list(VARIANTS)
@@ -75,6 +91,8 @@ class AskService:
             order=order,
             blind=self.blind,
         )
+        if question_id is not None:
+            question.id = question_id
         self.store.save_question(question)
         return question
 
@@ -83,14 +101,15 @@ class AskService:
             return BLIND_LABELS[question.order.index(variant)]
         return self.responders[variant].label
 
-    def answer(self, question: Question) -> list[Outcome]:
-        """Both responders answer concurrently; returns outcomes in presentation order."""
+    def answer(self, question: Question, variants: list[Variant] | None = None) -> list[Outcome]:
+        """Both responders (or ``variants``) answer concurrently; outcomes in presentation order."""
+        wanted = [v for v in question.order if variants is None or v in variants]
         futures: dict[Variant, Future[Answer]] = {
-            variant: self.pool.submit(self.responders[variant].answer, question.text) for variant in question.order
+            variant: self.pool.submit(self.responders[variant].answer, question.text) for variant in wanted
         }
         wait(futures.values(), timeout=self.responder_timeout_s)
         outcomes = []
-        for variant in question.order:
+        for variant in wanted:
             future = futures[variant]
             label = self.label_for(question, variant)
             outcome = Outcome(variant, label)
@@ -98,9 +117,12 @@ class AskService:
                 future.cancel()
                 outcome.error = f"no answer within {self.responder_timeout_s:g} s"
             elif (exc := future.exception()) is not None:
-                outcome.error = str(exc) if isinstance(exc, ResponderError) else "an unexpected error"
-                if not isinstance(exc, ResponderError):
-                    log.error("responder %s crashed", variant, exc_info=exc)
+                outcome.error_id = uuid.uuid4().hex[:8]
+                outcome.error = f"{exc} (error id {outcome.error_id})"
+                if isinstance(exc, ResponderError):
+                    log.warning("responder %s failed, error id %s: %s", variant, outcome.error_id, exc)
+                else:
+                    log.error("responder %s crashed, error id %s", variant, outcome.error_id, exc_info=exc)
             else:
                 answer = future.result()
                 answer.question_id = question.id
@@ -111,8 +133,12 @@ class AskService:
             outcomes.append(outcome)
         return outcomes
 
-    def record(self, answer: Answer, channel: str | None = None, ts: str | None = None) -> None:
-        """Store an answer, with the Slack message it was posted as when there is one."""
+    def record(self, answer: Answer) -> None:
+        """Store an answer before it is posted, so a failed post or a crash loses nothing."""
+        self.store.save_answer(answer)
+
+    def posted(self, answer: Answer, channel: str, ts: str) -> None:
+        """Link a stored answer to the Slack message it was posted as (how reactions find it)."""
         answer.channel = channel
         answer.ts = ts
-        self.store.save_answer(answer)
+        self.store.mark_posted(answer)

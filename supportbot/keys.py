@@ -125,8 +125,22 @@ class Keys:
         return f"{self.prefix}failures"
 
     def event(self, event_id: str) -> str:
-        """Marker that a Slack event was handled, so a redelivery is skipped."""
+        """Marker that a Slack delivery (``event:<event_id>``, ``trigger:<trigger_id>``) was handled,
+        so a redelivery is skipped."""
         return f"{self.prefix}event:{event_id}"
+
+    @property
+    def pending_questions(self) -> str:
+        """Stream of questions acked and not answered yet (read by a consumer group)."""
+        return f"{self.prefix}questions:pending"
+
+    def queued_question(self, question_id: str) -> str:
+        """Marker that a question id was queued once (a replayed spool entry adds nothing)."""
+        return f"{self.prefix}questions:queued:{question_id}"
+
+    def answerer(self, consumer: str) -> str:
+        """Heartbeat of one answering thread; gone when its process died."""
+        return f"{self.prefix}answerer:{consumer}"
 
     def schedule_lease(self, job: str, fire_time: str) -> str:
         """Lease (a redis-py Lock, renewed while running) of the replica running one fire time now."""

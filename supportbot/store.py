@@ -68,6 +68,15 @@ class Store:
             self.write_answer(pipe, answer)
             pipe.execute()
 
+    def mark_posted(self, answer: Answer) -> None:
+        """Record where a stored answer was posted: its (channel, ts) now maps back to it."""
+        if not (answer.channel and answer.ts):
+            raise ValueError("a posted answer needs its channel and ts")
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(self.keys.answer(answer.id), json.dumps(answer.to_dict()))
+            pipe.set(self.keys.message(answer.channel, answer.ts), answer.id)
+            pipe.execute()
+
     def get_answer(self, answer_id: str) -> Answer | None:
         raw = self.redis.get(self.keys.answer(answer_id))
         return None if raw is None else Answer.from_dict(json.loads(raw))

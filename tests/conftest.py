@@ -39,6 +39,25 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
     client.flushdb()
 
 
+@pytest.fixture(autouse=True)
+def stop_answerers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every bot a test builds stops answering when the test ends: a live one would take the
+    next test's questions from the shared Redis, as a real replica would."""
+    from bot.background import Background
+
+    started: list[Background] = []
+    start = Background.start
+
+    def tracked(self: Background) -> None:
+        started.append(self)
+        start(self)
+
+    monkeypatch.setattr(Background, "start", tracked)
+    yield
+    for background in started:
+        background.shutdown()
+
+
 @pytest.fixture
 def redis_client() -> redis.Redis:
     return redis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)

@@ -57,7 +57,9 @@ def test_both_sides_answer_labelled_and_are_stored(redis_client, model):
     for outcome in outcomes:
         assert outcome.error is None
         assert outcome.answer.question_id == question.id
-        ask.record(outcome.answer, "C1", f"2.{outcome.variant}")
+        ask.record(outcome.answer)
+        assert store.answer_for_message("C1", f"2.{outcome.variant}") is None  # stored, not yet posted
+        ask.posted(outcome.answer, "C1", f"2.{outcome.variant}")
     stored = store.answers_for_question(question.id)
     assert [a.variant for a in stored] == ["prompted", "finetuned"]
     assert store.answer_for_message("C1", "2.finetuned").variant == "finetuned"

@@ -10,5 +10,5 @@ from supportbot.services import Services
 def register(app: App, services: Services, background: Background) -> None:
     commands.register(app, services, background)
     events.register(app, services, background)
-    actions.register(app, services)
-    views.register(app, services)
+    actions.register(app, services, background)
+    views.register(app, services, background)

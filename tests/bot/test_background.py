@@ -7,10 +7,14 @@ import pytest
 from bot.app import build_app
 from bot.background import Background
 from bot.blocks import BUSY_TEXT
+from supportbot.intake import Intake
+from supportbot.question_queue import QuestionQueue
 from supportbot.services import build_services
+from supportbot.spool import Spool
 from tests.bot.conftest import Bolt
 from tests.support.servers import holding_server
 from tests.support.signing import event_body, slash_command_body
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -59,15 +63,19 @@ def test_a_full_backlog_tells_the_person_to_retry(settings, slack_stub):
     assert slack_stub.calls_to("chat.postMessage") == []
 
 
-def test_an_unexpected_failure_is_logged_and_the_person_is_told(caplog):
-    background = Background(workers=1, max_pending=5)
+def test_an_unexpected_failure_is_logged_and_the_person_is_told(settings, redis_client, caplog):
+    services = build_services(settings, show_progress=False)
     told = threading.Event()
+    background = Background(workers=1, max_pending=5)
+    intake = Intake(Spool(settings.data_dir / "spool.sqlite"))
 
-    def explode() -> None:
-        raise RuntimeError("redis went away")
+    def explode(job: dict) -> None:
+        raise RuntimeError("the model went away")
 
-    assert background.submit(explode, on_error=told.set)
+    background.bind(QuestionQueue(services.store.redis, services.store.keys), intake, explode, lambda job: told.set())
+    background.start()
+    assert background.submit({"id": "q1", "kind": "message"})
+    assert told.wait(15)
+    eventually(lambda: background.queue.backlog(), 0)  # told, so it leaves the queue: not retried forever
     background.shutdown()
-    assert told.is_set()
-    assert background.pending == 0
-    assert "answering failed" in caplog.text and "redis went away" in caplog.text
+    assert "answering question q1 failed" in caplog.text and "the model went away" in caplog.text

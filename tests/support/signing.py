@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
+
+_TRIGGERS = itertools.count(1)
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -20,6 +24,11 @@ def signed_headers(body: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature or "",
     }
+
+
+def trigger_id() -> str:
+    """A fresh trigger id, as Slack sends one per command or interaction (retries repeat it)."""
+    return f"{time.time_ns()}.{next(_TRIGGERS)}.{uuid.uuid4().hex[:12]}"
 
 
 def slash_command_body(text: str, response_url: str, command: str = "/ask") -> str:
@@ -35,7 +44,7 @@ def slash_command_body(text: str, response_url: str, command: str = "/ask") -> s
             "command": command,
             "text": text,
             "response_url": response_url,
-            "trigger_id": "1.2.3",
+            "trigger_id": trigger_id(),
             "api_app_id": "A0APP",
         }
     )
@@ -69,7 +78,7 @@ def action_body(action_id: str, value: str, user: str, channel: str, message_ts:
             "channel_id": channel,
             "is_ephemeral": False,
         },
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id(),
         "channel": {"id": channel, "name": "support"},
         "message": {"type": "message", "ts": message_ts, "text": "answer"},
         "response_url": "http://127.0.0.1:9/unused",
@@ -107,7 +116,7 @@ def view_submission_body(user: str, private_metadata: str, value: str | None, ca
         "user": {"id": user, "username": user.lower(), "team_id": "T0TEAM"},
         "api_app_id": "A0APP",
         "token": "verification-token",
-        "trigger_id": "1.2.3",
+        "trigger_id": trigger_id(),
         "view": {
             "id": "V0VIEW0001",
             "team_id": "T0TEAM",

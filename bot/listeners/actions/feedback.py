@@ -8,29 +8,38 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.background import Background
 from bot.blocks import correction_modal
+from supportbot.intake import SPOOLED
 from supportbot.services import Services
 
 VOTES = {"vote_up": 1, "vote_down": -1}
 GONE = ":warning: I no longer have that answer."
+SAVED = "Thanks, your {emoji} is saved; it will count as soon as my database is back."
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    container = body.get("container", {})
-    channel = container.get("channel_id") or body.get("channel", {}).get("id")
-    thread_ts = container.get("thread_ts") or body.get("message", {}).get("thread_ts")
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
     return channel, thread_ts
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, services: Services, background: Background) -> None:
     store = services.store
+    intake = background.intake
+    assert intake is not None
+    intake.register("vote", lambda p: services.feedback.vote(p["answer_id"], p["user"], p["vote"]))
 
     def vote(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         user = body["user"]["id"]
         channel, thread_ts = _where(body)
-        result = services.feedback.vote(action.get("value", ""), user, VOTES[action["action_id"]])
-        if result is None:
+        value = VOTES[action["action_id"]]
+        result = intake.write("vote", {"answer_id": str(action.get("value", "")), "user": user, "vote": value})
+        if result is SPOOLED:
+            text = SAVED.format(emoji=":thumbsup:" if value > 0 else ":thumbsdown:")
+        elif result is None:
             text = f"{GONE} Your vote was not recorded."
         else:
             emoji = ":thumbsup:" if result.vote > 0 else ":thumbsdown:"

@@ -18,7 +18,7 @@ def register(app: App, services: Services) -> None:
     def decide(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()
         reviewer = body["user"]["id"]
-        channel = body.get("container", {}).get("channel_id") or body.get("channel", {}).get("id")
+        channel = (body.get("container") or {}).get("channel_id") or (body.get("channel") or {}).get("id")
         try:
             correction = services.corrections.review(action["value"], reviewer, DECISIONS[action["action_id"]])
         except (NotAllowed, AlreadyReviewed, InvalidCorrection) as exc:

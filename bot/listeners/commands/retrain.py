@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.answering import NOT_IN_CHANNEL, respond_url
 from bot.blocks import RETRAIN_REFUSED, retrain_queued_text
-from bot.listeners.commands.ask import NOT_IN_CHANNEL
 from supportbot.services import Services
 from supportbot.training_queue import enqueue_training, rq_connection
 
@@ -20,8 +20,8 @@ COMMAND = "/retrain"
 
 def register(app: App, services: Services, is_admin: Any) -> None:
     @app.command(COMMAND)
-    def handle(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        user, channel = command["user_id"], command["channel_id"]
+    def handle(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        user, channel = command.get("user_id") or "", command.get("channel_id") or ""
         if user not in is_admin:
             ack(text=RETRAIN_REFUSED)
             return
@@ -30,7 +30,7 @@ def register(app: App, services: Services, is_admin: Any) -> None:
         try:
             root = client.chat_postMessage(channel=channel, text=f":inbox_tray: Retraining requested by <@{user}>…")
         except SlackApiError:
-            respond(text=NOT_IN_CHANNEL, response_type="ephemeral")
+            respond_url(command.get("response_url") or "", NOT_IN_CHANNEL)
             return
         notify = {"channel": root["channel"], "thread_ts": root["ts"]}
         job = enqueue_training(

@@ -14,4 +14,4 @@ def register(app: App, services: Services, background: Background) -> None:
     thread_correction.register(app, services)
     app_mention.register(app, services, background)
     direct_message.register(app, services, background)
-    reactions.register(app, services)
+    reactions.register(app, services, background)

@@ -7,9 +7,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.answering import new_job
 from bot.background import Background
-from bot.blocks import BUSY_TEXT, FAILED_TEXT
-from bot.posting import post_answers
+from bot.blocks import BUSY_TEXT
 from supportbot.errors import InvalidQuestion
 from supportbot.services import Services
 
@@ -34,10 +34,7 @@ def queue_answer(event: dict[str, Any], client: WebClient, services: Services, b
     except InvalidQuestion as exc:
         tell(f":warning: {exc}")
         return
-
-    def answer() -> None:
-        question = services.ask.new_question(text, user=user, channel=channel, thread_ts=thread_ts)
-        post_answers(client, services.ask, question)
-
-    if not background.submit(answer, on_error=lambda: tell(FAILED_TEXT)):
+    if not background.submit(
+        new_job("message", text, user, channel, key=f"{channel}/{event['ts']}", thread_ts=thread_ts)
+    ):
         tell(BUSY_TEXT)
