@@ -132,7 +132,7 @@ def dataset_build() -> None:
     settings, store = open_store()
     started = time.perf_counter()
     with working(errors, "Building the dataset snapshot…"):
-        snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+        snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
     seconds = time.perf_counter() - started
     stats = snapshot.stats
     state = "written" if snapshot.created else "unchanged (already built)"

@@ -18,6 +18,7 @@ from supportbot.cost import PriceTable
 from supportbot.feedback import FeedbackService
 from supportbot.prompts import PromptSet
 from supportbot.records import AdapterVersion, Variant
+from supportbot.redaction import Redactor
 from supportbot.redis_conn import connect
 from supportbot.responders import Responder
 from supportbot.settings import Settings
@@ -66,6 +67,7 @@ def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) 
         max_new_tokens=max_new_tokens,
         timeout_s=settings.prompted_timeout_s,
         max_retries=settings.prompted_max_retries,
+        redact=Redactor(phone_region=settings.phone_region).redact if settings.redact_prompts else None,
     )
 
 

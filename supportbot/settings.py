@@ -36,6 +36,9 @@ class Settings(BaseSettings):
         None, description="Redis URL such as redis://host:6379/0; unset starts an embedded Redis"
     )
     key_prefix: str = Field("sb:", validation_alias="SUPPORTBOT_KEY_PREFIX", description="prefix of every Redis key")
+    redis_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="seconds before one Redis command times out (then it is retried with backoff)"
+    )
 
     slack_bot_token: SecretStr | None = Field(None, description="the bot token, xoxb-...")
     slack_signing_secret: SecretStr | None = Field(None, description="the app's signing secret")
@@ -49,6 +52,16 @@ class Settings(BaseSettings):
     prompted_model: str = Field("gpt-4o-mini", description="model name sent to OPENAI_BASE_URL")
     prompted_timeout_s: float = Field(30.0, gt=0, description="seconds before one API call times out")
     prompted_max_retries: int = Field(2, ge=0, le=10, description="retries of a failed API call")
+    redact_prompts: bool = Field(
+        False,
+        description="remove personal data (cards, IBANs, SSNs, phones, emails) from questions sent to an API",
+    )
+    phone_region: str = Field(
+        "US",
+        min_length=2,
+        max_length=2,
+        description="country (ISO, e.g. GB) of phone numbers written without +code",
+    )
     prompt_dir: Path | None = Field(
         None, description="directory with system.md, knowledge.md and examples.jsonl for the prompted model"
     )
@@ -91,6 +104,12 @@ class Settings(BaseSettings):
     )
     reviewers: str = Field("", description="comma-separated user or user-group ids who review; empty: TRUSTED_USERS")
     review_channel: str | None = Field(None, description="channel id where corrections wait for review")
+    min_upvoters: int = Field(
+        2,
+        ge=1,
+        le=50,
+        description="distinct people other than the asker whose net 👍 an answer needs before it is training data",
+    )
     eval_percent: int = Field(10, ge=1, le=50, description="share of questions held out for evaluation, in %")
     adapter_store: str | None = Field(
         None, description="where adapters are stored: a directory or an fsspec URL; unset: <data dir>/adapters"
@@ -136,6 +155,29 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key", "judge_api_key", mode="before"
+    )
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        # An empty signing secret would make Bolt verify requests with an empty key: anyone could
+        # sign them. Blank is refused; unset the variable instead.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is set but empty; set the real value or remove the variable")
+        if isinstance(value, str) and value != value.strip():
+            raise ValueError("has spaces or a line break around it; paste the value alone")
+        return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a country code phonenumbers knows (e.g. US, GB, DE)")
+        return region
 
     @field_validator("redis_url")
     @classmethod

@@ -171,7 +171,7 @@ def run_demo(  # noqa: PLR0917 - the command's options, then where it reports
     store.seeds.add_all(result.seeds)
     console.print(f"[bold]1/4[/] imported {len(result.seeds):,} past answers from {path.name}")
 
-    snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+    snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
     if not load_snapshot(snapshot.path, "eval"):
         raise InvalidImport(f"{path} is too small: no question was held out for evaluation")
     if data is not None and team_prompt_dir is not None:  # the team's own prompt, as in production

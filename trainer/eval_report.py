@@ -88,7 +88,7 @@ def run_eval(
         rows = eval_rows_from_file(eval_file)
         source = str(eval_file)
     else:
-        snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent)
+        snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
         rows = load_snapshot(snapshot.path, "eval")
         source = f"eval split of snapshot {snapshot.name}"
         if not rows:
