@@ -146,7 +146,10 @@ class CorrectionService:
         answer_id: str | None = None,
         original: str | None = None,
         via: str = "modal",
+        correction_id: str | None = None,
     ) -> Correction:
+        """Store a correction. A ``correction_id`` derived from the Slack message makes a replayed
+        submission overwrite the same record rather than add a second one."""
         correction = Correction(
             question_id=question_id,
             answer_id=answer_id,
@@ -154,6 +157,8 @@ class CorrectionService:
             user=user,
             via=via,
         )
+        if correction_id is not None:
+            correction.id = correction_id
         if self.is_trusted(user):
             correction.status = "approved"
             correction.reviewer = user

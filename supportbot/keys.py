@@ -102,7 +102,7 @@ class Keys:
         return f"{self.prefix}training:lock"
 
     def schedule_fire(self, job: str, fire_time: str) -> str:
-        """Claimed by the one replica that runs a scheduled job for one fire time."""
+        """Hash recording one fire time of a scheduled job: state (running/done/failed), attempts, retry_at, outcome."""
         return f"{self.prefix}schedule:{job}:{fire_time}"
 
     def message(self, channel: str, ts: str) -> str:

@@ -223,7 +223,7 @@ class RetrainSchedule(OncePerFire):
 
     def run(self, fired: datetime) -> str:
         since = AdapterRegistry(self.store.redis, self.store.keys).last_trained_at()
-        fresh = count_since(eligible_examples(self.store), since)
+        fresh = count_since(eligible_examples(self.store, self.settings.min_upvoters), since)
         if fresh < self.settings.min_new_examples:
             log.info(
                 "scheduled retraining at %s skipped: %d new approved examples, MIN_NEW_EXAMPLES=%d",

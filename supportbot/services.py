@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from supportbot.adapters import AdapterRegistry, fetch
+from supportbot.adapters import AdapterRegistry, Loaded, fetch
 from supportbot.asking import AskService
 from supportbot.base_model import resolve_base_model
 from supportbot.corrections import CorrectionService
@@ -51,7 +51,10 @@ class Services:
         def switch(version: AdapterVersion) -> None:
             model.load_adapter(fetch(version.uri, cache), version.version)
 
-        self.adapters.watch(switch)
+        # What serves now: the registry's version, or (FINETUNED_ADAPTER pinned by hand) whatever is
+        # active, so only a later promotion or rollback replaces the pinned adapter.
+        pinned = self.settings.finetuned_adapter is not None
+        self.adapters.watch(switch, loaded=Loaded.ACTIVE if pinned else model.adapter_version)
 
 
 def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) -> PromptedResponder:

@@ -62,3 +62,16 @@ def test_readme_lists_every_variable():
     readme = (PROJECT / "README.md").read_text()
     missing = [name for name in SETTINGS_ENV if f"| `{name}` |" not in readme]
     assert missing == []
+
+
+def test_redact_prompts_reaches_the_prompted_responder(monkeypatch):
+    from supportbot.prompts import PromptSet
+    from supportbot.services import build_prompted
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert build_prompted(load_settings(), PromptSet.load(None), 8).redact is None
+    monkeypatch.setenv("REDACT_PROMPTS", "true")
+    monkeypatch.setenv("PHONE_REGION", "gb")
+    responder = build_prompted(load_settings(), PromptSet.load(None), 8)
+    assert responder.redact is not None
+    assert responder.redact("call 020 7946 0958 or mail a@b.co") == "call [PHONE] or mail [EMAIL]"

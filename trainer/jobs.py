@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 from rq import get_current_job
 
+from supportbot.errors import SupportbotError
 from supportbot.redis_conn import connect
 from supportbot.settings import load_settings
 from supportbot.store import Store
@@ -51,8 +53,14 @@ def training_job(trigger: str, notify: dict[str, str] | None = None, force: bool
     reporter.stage(":arrow_forward: Training started.")
     try:
         outcome = retrain(settings, store, trigger=trigger, reporter=reporter, force=force)
-    except Exception as exc:
+    except SupportbotError as exc:  # a reason meant for people (no data, a bad setting)
         reporter.stage(f":warning: Training failed: {exc}")
+        raise
+    except Exception:
+        # Internals stay in the worker's log; the thread gets an id to quote.
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("training failed, error id %s", error_id)
+        reporter.stage(f":warning: Training failed (error id `{error_id}`; the details are in the worker's log).")
         raise
     return {"status": outcome.status, "reason": outcome.reason, "version": outcome.version and outcome.version.version}
 

@@ -82,6 +82,8 @@ class SlackStub:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.failures: dict[str, list[str]] = {}
+        self.http_errors: dict[str, list[int]] = {}  # method -> HTTP statuses to answer next (429, 5xx)
+        self.refused: list[tuple[str, int]] = []  # (method, status) answered with an HTTP error
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.groups: dict[str, list[str]] = {}  # user group id -> members, for usergroups.users.list
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {filename, length, data, ...}
@@ -113,6 +115,12 @@ class SlackStub:
             allowed = operation["responses"]["default"]["schema"]["properties"]["error"].get("enum", [])
             assert error in allowed, f"{error} is not an error Slack's spec lists for {method}"
         self.failures.setdefault(method, []).append(error)
+
+    def http_error(self, method: str, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``method`` with HTTP ``status``, as Slack does when it
+        rate-limits (429 with Retry-After, body ``{"ok": false, "error": "ratelimited"}``) or fails."""
+        assert status == 429 or status >= 500
+        self.http_errors.setdefault(method, []).extend([status] * times)
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -272,6 +280,19 @@ class SlackStub:
                     self._send({"ok": True})
                     return
                 method = self.path.removeprefix("/api/")
+                with stub._lock:
+                    status = stub.http_errors[method].pop(0) if stub.http_errors.get(method) else None
+                    if status is not None:
+                        stub.refused.append((method, status))
+                if status is not None:
+                    data = json.dumps({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"})
+                    self.send_response(status)
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data.encode())
+                    return
                 response = stub.answer(method, params)
                 with stub._lock:
                     stub.calls.append(Call(method, params, dict(self.headers), response))

@@ -57,3 +57,28 @@ def test_killed_mid_training_the_job_fails_and_the_live_adapter_stays(monkeypatc
         worker.terminate()
         worker.wait(timeout=30)
         log.close()
+
+
+def test_a_crashed_training_tells_its_thread_an_error_id_not_the_internals(settings, monkeypatch, caplog):
+    import pytest
+
+    from trainer import jobs
+    from trainer.progress import LogReporter
+
+    stages: list[str] = []
+
+    class Recording(LogReporter):
+        def stage(self, text: str) -> None:
+            stages.append(text)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("CUDA error at /srv/internal/kernels.cu:42 token=sk-live-1")
+
+    monkeypatch.setattr(jobs, "retrain", crash)
+    monkeypatch.setattr(jobs, "_reporter_for", lambda notify: Recording())
+    with pytest.raises(RuntimeError):
+        jobs.training_job("test", notify={"channel": "C1", "thread_ts": "1.1"})
+    failed = stages[-1]
+    assert "kernels.cu" not in failed and "sk-live" not in failed
+    error_id = failed.split("error id `")[1][:8]
+    assert error_id in caplog.text and "kernels.cu" in caplog.text

@@ -11,7 +11,7 @@ EVENTS = (app_mention.EVENT, direct_message.EVENT, *reactions.EVENTS, *thread_co
 def register(app: App, services: Services, background: Background) -> None:
     # Bolt runs the first listener that matches: a correction in a thread (DMs too) goes before
     # a DM question.
-    thread_correction.register(app, services)
+    thread_correction.register(app, services, background)
     app_mention.register(app, services, background)
     direct_message.register(app, services, background)
     reactions.register(app, services, background)

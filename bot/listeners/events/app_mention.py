@@ -21,6 +21,8 @@ EVENT = "app_mention"
 
 def register(app: App, services: Services, background: Background) -> None:
     prefix = services.settings.correction_prefix.lower()
+    intake = background.intake
+    assert intake is not None
 
     @app.event(EVENT)
     def handle(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -28,7 +30,7 @@ def register(app: App, services: Services, background: Background) -> None:
         text = correction_text(event.get("text"), prefix, context.bot_user_id) if thread_ts else None
         if text is None:
             queue_answer(event, client, services, background)
-        elif not take_correction(event, text, client, services):
+        elif not take_correction(event, text, client, services, intake):
             text = correction_elsewhere_text(services.settings.correction_prefix)
             client.chat_postEphemeral(
                 channel=event["channel"], user=event.get("user", ""), thread_ts=thread_ts, text=text
