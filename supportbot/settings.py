@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         max_length=2,
         description="country (ISO, e.g. GB) of phone numbers written without +code",
     )
+    prompt_mode: Literal["static", "retrieval"] = Field(
+        "static",
+        description="static: PROMPT_DIR's examples; retrieval: the most similar approved answers, per question",
+    )
+    retrieval_k: int = Field(3, ge=0, le=20, description="approved past answers given as examples per question")
+    prompt_token_budget: int = Field(
+        2000, ge=200, le=100_000, description="most tokens of examples and knowledge in one retrieval prompt"
+    )
     prompt_dir: Path | None = Field(
         None, description="directory with system.md, knowledge.md and examples.jsonl for the prompted model"
     )
@@ -115,6 +123,12 @@ class Settings(BaseSettings):
         None, description="where adapters are stored: a directory or an fsspec URL; unset: <data dir>/adapters"
     )
     admin_users: str = Field("", description="comma-separated user or user-group ids allowed /retrain and rollback")
+    gate_confidence: float = Field(
+        0.95,
+        ge=0.5,
+        lt=1,
+        description="confidence the gate's paired test needs that the candidate beats the live adapter",
+    )
     promote_margin: float = Field(
         0.02, ge=0, le=1, description="accuracy a candidate must gain over the live adapter to be promoted"
     )
