@@ -1,8 +1,11 @@
 """The prompts both sides use.
 
 The prompted model gets a long prompt: system instructions, the team's knowledge and few-shot
-examples, read from files the team edits (``PROMPT_DIR``; defaults ship in ``defaults/``). The
-fine-tuned model gets one short, fixed system prompt: it is trained with the same one.
+examples, read from files the team edits (``PROMPT_DIR``; defaults ship in ``defaults/``). With
+PROMPT_MODE=static that prompt is the same for every question; with PROMPT_MODE=retrieval
+(``supportbot.retrieval``) the examples and knowledge are chosen for each question. Both are a
+``PromptBuilder``. The fine-tuned model gets one short, fixed system prompt: it is trained with the
+same one.
 """
 
 from __future__ import annotations
@@ -11,16 +14,32 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from supportbot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from supportbot.store import Store
 
 FINETUNED_SYSTEM_PROMPT = "You are a customer support assistant. Answer the customer's message helpfully."
 
 Message = dict[str, str]
 
 
+class PromptBuilder(Protocol):
+    @property
+    def mode(self) -> str:
+        """static or retrieval (PROMPT_MODE)."""
+        ...
+
+    def messages(self, question: str) -> list[Message]:
+        """The whole conversation the prompted model is sent for ``question``."""
+        ...
+
+
 @dataclass(frozen=True)
 class PromptSet:
+    mode: ClassVar[str] = "static"
     system: str
     knowledge: str
     examples: tuple[tuple[str, str], ...]
@@ -58,6 +77,9 @@ class PromptSet:
         messages.append({"role": "user", "content": question})
         return messages
 
+    def messages(self, question: str) -> list[Message]:
+        return self.long_messages(question)
+
 
 def short_messages(question: str) -> list[Message]:
     """The fine-tuned side's prompt: the short system prompt it was trained with."""
@@ -65,3 +87,16 @@ def short_messages(question: str) -> list[Message]:
         {"role": "system", "content": FINETUNED_SYSTEM_PROMPT},
         {"role": "user", "content": question},
     ]
+
+
+def prompt_for_mode(
+    settings: Any, prompts: PromptSet, store: Store | None = None, tokenizer: Any | None = None
+) -> PromptBuilder:
+    """The prompted side's prompt under PROMPT_MODE: ``prompts`` as they are (static), or retrieval
+    over ``store``, counting tokens with the local ``tokenizer`` when there is one. Retrieval and
+    its embedding model are imported only here, so static mode starts as before."""
+    if settings.prompt_mode != "retrieval":
+        return prompts
+    from supportbot.retrieval import build_retrieval_prompt
+
+    return build_retrieval_prompt(settings, prompts, store, tokenizer)

@@ -16,7 +16,7 @@ from supportbot.base_model import resolve_base_model
 from supportbot.corrections import CorrectionService
 from supportbot.cost import PriceTable
 from supportbot.feedback import FeedbackService
-from supportbot.prompts import PromptSet
+from supportbot.prompts import PromptSet, prompt_for_mode
 from supportbot.records import AdapterVersion, Variant
 from supportbot.redaction import Redactor
 from supportbot.redis_conn import connect
@@ -57,7 +57,11 @@ class Services:
         self.adapters.watch(switch, loaded=Loaded.ACTIVE if pinned else model.adapter_version)
 
 
-def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) -> PromptedResponder:
+def build_prompted(
+    settings: Settings, prompts: PromptSet, max_new_tokens: int, store: Store | None = None
+) -> PromptedResponder:
+    """The prompted side on OPENAI_BASE_URL; with PROMPT_MODE=retrieval its prompt is retrieved from
+    ``store`` (connected from the settings when not given), tokens estimated at 4 characters each."""
     from supportbot.responders.prompted import PromptedResponder
 
     assert settings.openai_base_url is not None
@@ -65,7 +69,7 @@ def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) 
         base_url=settings.openai_base_url,
         api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
         model=settings.prompted_model,
-        prompts=prompts,
+        prompts=prompt_for_mode(settings, prompts, store),
         prices=PriceTable.load(settings.price_table),
         max_new_tokens=max_new_tokens,
         timeout_s=settings.prompted_timeout_s,
@@ -75,7 +79,10 @@ def build_prompted(settings: Settings, prompts: PromptSet, max_new_tokens: int) 
 
 
 def build_responders(
-    settings: Settings, adapters: AdapterRegistry | None = None, show_progress: bool = True
+    settings: Settings,
+    adapters: AdapterRegistry | None = None,
+    show_progress: bool = True,
+    store: Store | None = None,
 ) -> tuple[dict[Variant, Responder], LocalModel]:
     from supportbot.responders.local import LocalPromptedResponder, LocalResponder
     from supportbot.responders.local_model import LocalModel
@@ -94,10 +101,11 @@ def build_responders(
     rate = settings.local_hourly_rate_usd
     prompted: Responder
     if settings.openai_base_url:
-        prompted = build_prompted(settings, prompts, settings.max_new_tokens)
+        prompted = build_prompted(settings, prompts, settings.max_new_tokens, store)
     else:
         log.info("OPENAI_BASE_URL is not set: the prompted side runs on the local base model")
-        prompted = LocalPromptedResponder(model, prompts, settings.max_new_tokens, rate)
+        prompt = prompt_for_mode(settings, prompts, store, model.tokenizer)
+        prompted = LocalPromptedResponder(model, prompt, settings.max_new_tokens, rate)
     responders: dict[Variant, Responder] = {
         "prompted": prompted,
         "finetuned": LocalResponder(model, settings.max_new_tokens, rate),

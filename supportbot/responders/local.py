@@ -6,7 +6,7 @@ import logging
 
 from supportbot.cost import compute_cost
 from supportbot.errors import ResponderError
-from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, Message, PromptSet, short_messages
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, Message, PromptBuilder, short_messages
 from supportbot.records import Answer, Usage, Variant
 from supportbot.responders.local_model import LocalModel
 
@@ -66,11 +66,12 @@ class LocalResponder:
 
 
 class LocalPromptedResponder:
-    """The prompted side when no OpenAI endpoint is configured: the local base model, long prompt."""
+    """The prompted side when no OpenAI endpoint is configured: the local base model, long prompt
+    (static, or retrieved for each question: then prompts differ and the prefix cache stays unused)."""
 
     variant: Variant = "prompted"
 
-    def __init__(self, model: LocalModel, prompts: PromptSet, max_new_tokens: int, hourly_rate_usd: float) -> None:
+    def __init__(self, model: LocalModel, prompts: PromptBuilder, max_new_tokens: int, hourly_rate_usd: float) -> None:
         self.model = model
         self.prompts = prompts
         self.max_new_tokens = max_new_tokens
@@ -78,9 +79,11 @@ class LocalPromptedResponder:
 
     @property
     def label(self) -> str:
-        return f"Prompted (local {self.model.name})"
+        mode = ", retrieval" if self.prompts.mode == "retrieval" else ""
+        return f"Prompted (local {self.model.name}{mode})"
 
     def answer(self, question: str) -> Answer:
-        messages = self.prompts.long_messages(question)
-        name = f"{self.model.name} (local, prompted)"
+        messages = self.prompts.messages(question)
+        mode = ", retrieval" if self.prompts.mode == "retrieval" else ""
+        name = f"{self.model.name} (local, prompted{mode})"
         return answer_locally(self.model, messages, self.max_new_tokens, self.hourly_rate_usd, "prompted", name)

@@ -1,7 +1,10 @@
 """The prompted side: any OpenAI-compatible endpoint through the ``openai`` SDK.
 
-With ``redact`` (REDACT_PROMPTS), the question is redacted before it leaves for the endpoint, so an
-external model API never sees the cards, IBANs, SSNs, phone numbers or emails in it."""
+The prompt comes from a ``PromptBuilder``: PROMPT_DIR's static prompt, or one retrieved for each
+question (PROMPT_MODE=retrieval). With ``redact`` (REDACT_PROMPTS), the question is redacted before
+it leaves for the endpoint, and so are the few-shot examples (past questions and answers, which
+may hold other customers' data), so an external model API never sees the cards, IBANs, SSNs, phone
+numbers or emails in them."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import openai
 
 from supportbot.cost import PriceTable
 from supportbot.errors import ResponderError, ResponderTimeout
-from supportbot.prompts import PromptSet
+from supportbot.prompts import Message, PromptBuilder
 from supportbot.records import Answer, Usage, Variant
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ class PromptedResponder:
         base_url: str,
         api_key: str | None,
         model: str,
-        prompts: PromptSet,
+        prompts: PromptBuilder,
         prices: PriceTable,
         max_new_tokens: int,
         timeout_s: float,
@@ -48,15 +51,23 @@ class PromptedResponder:
 
     @property
     def label(self) -> str:
-        return f"Prompted ({self.model})"
+        mode = ", retrieval" if self.prompts.mode == "retrieval" else ""
+        return f"Prompted ({self.model}{mode})"
+
+    def messages(self, question: str) -> list[Message]:
+        """What the endpoint is sent: every turn but the team's own system prompt redacted."""
+        if self.redact is None:
+            return self.prompts.messages(question)
+        sent = self.prompts.messages(self.redact(question))
+        return [sent[0], *({**m, "content": self.redact(m["content"])} for m in sent[1:-1]), sent[-1]]
 
     def answer(self, question: str) -> Answer:
         started = time.perf_counter()
-        sent = question if self.redact is None else self.redact(question)
+        messages = self.messages(question)
         try:
             response: Any = self.client.chat.completions.create(
                 model=self.model,
-                messages=self.prompts.long_messages(sent),  # type: ignore[arg-type]
+                messages=messages,  # type: ignore[arg-type]
                 max_tokens=self.max_new_tokens,
                 temperature=0,
             )
