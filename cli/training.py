@@ -6,10 +6,11 @@ import time
 from typing import Any
 
 import click
-from rich.table import Table
+from rich.table import Column, Table
 
 from cli.common import console, friendly_errors, load_config, open_store
 from cli.progress import reporting
+from supportbot.accuracy import side_accuracy
 from supportbot.cost import format_cost
 
 
@@ -40,21 +41,31 @@ def train(force: bool, max_steps: int, enqueue: bool) -> None:
 def _print_version(version: Any) -> None:
     report = version.report
     table = Table(
-        "side", "accuracy (95% CI)", "strict", "similarity", "tokens in/out", "s/answer", title=version.version
+        "side",
+        "accuracy (95% CI)",
+        "lenient",
+        "similarity",
+        "tokens in/out",
+        "s/answer",
+        title=f"{version.version} (accuracy: strict; lenient: similarity ≥ the judge's threshold)",
     )
     for key in ("candidate", "live", "prompted"):
         side = report.get(key)
         if side:
-            low, high = side["ci95"]
+            figures = side_accuracy(side)
+            low, high = figures.ci95
             table.add_row(
                 side["name"],
-                f"{side['accuracy']:.1%} ({low:.0%}-{high:.0%})",
-                f"{side['strict_accuracy']:.1%}",
+                f"{figures.headline:.1%} ({low:.0%}-{high:.0%})",
+                _pct(figures.lenient),
                 f"{side['mean_similarity']:.3f}",
                 f"{side['prompt_tokens_per_answer']:.0f}/{side['completion_tokens_per_answer']:.0f}",
                 f"{side['seconds_per_answer']:.2f}",
             )
     console.print(table)
+    decision = report.get("decision") or {}
+    if decision.get("reason"):
+        console.print(f"gate: {decision['reason']}")
     metrics = version.metrics
     console.print(
         f"{version.version}: {version.status} · {metrics.get('backend')} on {version.device} "
@@ -63,6 +74,20 @@ def _print_version(version: Any) -> None:
         f"{metrics.get('tokens_per_s')} tok/s · peak {metrics.get('peak_memory_mb')} MB · "
         f"{version.duration_s / 60:.1f} min · {format_cost(version.cost_usd)}"
     )
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def _paired(decision: dict[str, Any]) -> str:
+    """The gate's paired test as one cell: discordant questions and the p-value against the
+    confidence it needed; "–" for versions gated before the test existed."""
+    test = decision.get("test")
+    if not test:
+        return "–"
+    needed = f" (needs < {1 - decision['confidence']:.2g})" if "confidence" in decision else ""
+    return f"McNemar b={test['b']} c={test['c']} p={test['p_value']:.3g}{needed}"
 
 
 @click.command()
@@ -79,22 +104,36 @@ def worker(burst: bool) -> None:
 @click.command()
 @friendly_errors
 def adapters() -> None:
-    """List adapter versions: status, gate accuracy, the snapshot they were trained on."""
+    """List adapter versions: status, gate accuracy (strict, then lenient), the gate's paired test, the snapshot."""
     from supportbot.adapters import AdapterRegistry
 
     _, store = open_store()
     registry = AdapterRegistry(store.redis, store.keys)
     active = registry.active()
-    table = Table("version", "status", "accuracy", "vs", "snapshot", "trigger", "created")
+    table = Table(
+        Column("version", no_wrap=True),
+        "status",
+        "accuracy",
+        "lenient",
+        "vs",
+        "gate's paired test",
+        "snapshot",
+        "trigger",
+        "created",
+    )
     for version in registry.all():
-        candidate = version.report.get("candidate", {})
-        live = version.report.get("live", {})
+        candidate = version.report.get("candidate")
+        live = version.report.get("live")
+        mine = side_accuracy(candidate) if candidate else None
+        theirs = side_accuracy(live) if live else None
         marker = " (active)" if active and active.version == version.version else ""
         table.add_row(
             version.version + marker,
             version.status,
-            f"{candidate.get('accuracy', 0):.1%}",
-            f"{live.get('name', '')} {live.get('accuracy', 0):.1%}",
+            _pct(mine.headline if mine else None),
+            _pct(mine.lenient if mine else None),
+            f"{live['name']} {_pct(theirs.headline if theirs else None)}" if live else "–",
+            _paired(version.report.get("decision") or {}),
             version.snapshot,
             version.trigger,
             time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created_at)),

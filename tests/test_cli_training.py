@@ -57,3 +57,44 @@ def test_train_enqueue_puts_a_job_on_the_queue(tiny_env, redis_client):
     assert result.exit_code == 0 and "queued training job" in result.output
     (job,) = queue_for(Redis.from_url(TEST_REDIS_URL)).jobs  # read back with the JSON serializer
     assert job.kwargs == {"trigger": "cli", "notify": None, "force": False}
+
+
+def test_adapters_shows_the_strict_headline_and_the_gates_paired_test(redis_client, monkeypatch):
+    from cli.common import console
+    from supportbot.adapters import AdapterRegistry
+    from supportbot.records import AdapterVersion
+    from supportbot.store import Store
+
+    monkeypatch.setattr(console, "width", 300)  # one line per version, whatever the terminal
+    registry = AdapterRegistry(redis_client, Store(redis_client).keys)
+    candidate = {"name": "candidate", "accuracy": 0.725, "ci95": [0.57, 0.84], "lenient_accuracy": 0.95, "n": 40}
+    live = {"name": "bare base", "accuracy": 0.45, "ci95": [0.31, 0.6], "lenient_accuracy": 0.9, "n": 40}
+    test = {"name": "McNemar exact, one-sided", "b": 12, "c": 1, "n": 40, "p_value": 14 / 2**13}
+    decision = {"promote": True, "reason": "r", "confidence": 0.95, "test": test}
+    registry.save(
+        AdapterVersion(
+            version="v1",
+            base_model="base",
+            snapshot="abc",
+            uri="/nowhere",
+            trigger="cli",
+            report={"candidate": candidate, "live": live, "decision": decision},
+        )
+    )
+    old = {"name": "live v1", "accuracy": 0.9, "ci95": [0.8, 0.95], "strict_accuracy": 0.5, "n": 40}
+    registry.save(
+        AdapterVersion(
+            version="v2",
+            base_model="base",
+            snapshot="def",
+            uri="/nowhere",
+            trigger="cli",
+            report={"candidate": old, "live": old, "decision": {"promote": False, "reason": "r"}},
+        )
+    )
+    output = run("adapters").output.splitlines()
+    lines = {v: next(line for line in output if line.lstrip("│ ").startswith(v)) for v in ("v1", "v2")}
+    assert "72.5%" in lines["v1"] and "95.0%" in lines["v1"] and "bare base 45.0%" in lines["v1"]
+    assert "McNemar b=12 c=1 p=0.00171 (needs < 0.05)" in lines["v1"]
+    # A version gated before the strict headline: its strict figure first, no paired test.
+    assert "50.0%" in lines["v2"] and "90.0%" in lines["v2"] and "live v1 50.0%" in lines["v2"]

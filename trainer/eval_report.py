@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from supportbot.accuracy import PairedTest, mcnemar_exact
 from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import PriceTable, answer_cost, format_cost
@@ -123,8 +124,19 @@ def run_eval(
         "n": len(rows),
         "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
         "sides": {"finetuned": finetuned, "prompted": prompted},
+        "headline": HEADLINE,
+        "paired": paired(finetuned, prompted),
         "verdict": verdict(finetuned, prompted),
     }
+
+
+HEADLINE = "strict: the answer is closer to its own reference than to any other question's"
+
+
+def paired(finetuned: dict[str, Any], prompted: dict[str, Any]) -> dict[str, Any]:
+    """McNemar's exact test on the same questions: is the fine-tuned side the better one?"""
+    verdicts = [[bool(e["strict"]) for e in side["examples"]] for side in (finetuned, prompted)]
+    return mcnemar_exact(verdicts[0], verdicts[1]).to_dict()
 
 
 def verdict(finetuned: dict[str, Any], prompted: dict[str, Any]) -> str:
@@ -153,27 +165,49 @@ def write_report(report: dict[str, Any], out: Path) -> list[Path]:
 
 
 def markdown(report: dict[str, Any]) -> str:
+    judge = report["judge"]
     lines = [
         f"# Eval: {report['source']}",
         "",
         f"**{report['verdict']}**",
         "",
-        f"{report['n']} questions; judge {report['judge']['name']} at {report['judge']['threshold']} "
-        f"({report['judge']['calibration']}).",
+        f"{report['n']} questions; judge {judge['name']}. Accuracy is the strict figure (the answer is "
+        "closer to its own reference than to any other question's); lenient: similarity ≥ "
+        f"{judge['threshold']} ({judge['calibration']}), which an answer in the references' style passes "
+        "even when it is about something else.",
         "",
-        "| model | accuracy (95% CI) | strict | mean similarity | tokens in / out per answer | s/answer "
-        "| cost per 1,000 answers |",
+        "| model | accuracy (95% CI) | lenient (95% CI) | mean similarity | tokens in / out per answer "
+        "| s/answer | cost per 1,000 answers |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for side in report["sides"].values():
         low, high = side["ci95"]
+        lenient = side.get("lenient_accuracy")
+        lenient_low, lenient_high = side.get("lenient_ci95") or (0.0, 0.0)
+        lenient_cell = "–" if lenient is None else f"{lenient:.1%} ({lenient_low:.0%}–{lenient_high:.0%})"
         lines.append(
-            f"| {side['name']} | {side['accuracy']:.1%} ({low:.0%}–{high:.0%}) | {side['strict_accuracy']:.1%} | "
+            f"| {side['name']} | {side['accuracy']:.1%} ({low:.0%}–{high:.0%}) | {lenient_cell} | "
             f"{side['mean_similarity']:.3f} | {side['prompt_tokens_per_answer']:.0f} / "
             f"{side['completion_tokens_per_answer']:.0f} | "
             f"{side['seconds_per_answer']:.2f} | {format_cost(side['cost_per_1000'])} |"
         )
+    if report.get("paired"):
+        test = PairedTest.from_dict(report["paired"])
+        lines += [
+            "",
+            f"Paired on the same questions ({test.name}, fine-tuned better): b={test.b} questions only the "
+            f"fine-tuned model got right, c={test.c} only the prompted one, p={test.p_value:.3g}.",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def error_bars(sides: list[dict[str, Any]]) -> list[list[float]]:
+    """Distances, in points, from each accuracy down and up to its interval's ends; never negative
+    (an interval computed elsewhere may end a rounding error inside its own accuracy)."""
+    return [
+        [max(0.0, s["accuracy"] - s["ci95"][0]) * 100 for s in sides],
+        [max(0.0, s["ci95"][1] - s["accuracy"]) * 100 for s in sides],
+    ]
 
 
 def chart(report: dict[str, Any], path: Path) -> None:
@@ -185,17 +219,14 @@ def chart(report: dict[str, Any], path: Path) -> None:
     sides = list(report["sides"].values())
     names = [s["name"] for s in sides]
     accuracy = [s["accuracy"] * 100 for s in sides]
-    errors = [
-        [(s["accuracy"] - s["ci95"][0]) * 100 for s in sides],
-        [(s["ci95"][1] - s["accuracy"]) * 100 for s in sides],
-    ]
+    errors = error_bars(sides)
     costs = [s["cost_per_1000"] or 0.0 for s in sides]
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(sides))]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.bar(names, accuracy, yerr=errors, capsize=6, color=colours)
     left.set_ylim(0, 100)
-    left.set_ylabel("accuracy, % (95% CI)")
-    left.set_title("Accuracy on the eval set")
+    left.set_ylabel("strict accuracy, % (95% CI)")
+    left.set_title("Accuracy on the eval set (strict)")
     right.bar(names, costs, color=colours)
     right.set_ylabel("USD per 1,000 answers")
     right.set_title("Cost")

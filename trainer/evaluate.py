@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from supportbot.accuracy import PairedTest, mcnemar_exact, wilson_interval
 from supportbot.prompts import Message
 from supportbot.responders.local_model import Generation
 from trainer.judge import Judge
@@ -15,16 +15,6 @@ from trainer.judge import Judge
 # answer(conversations) -> generations; each side supplies its own (adapter, prompt, endpoint).
 AnswerBatch = Callable[[list[str]], list[Generation]]
 GATE_BATCH = 16  # questions generated together (trainer.pipeline sizes them per side)
-
-
-def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval for a proportion (better than the normal one near 0 or 1)."""
-    if n == 0:
-        return (0.0, 0.0)
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def score(  # noqa: PLR0917 - the progress callback is optional
@@ -60,14 +50,16 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     generations = [answered[j][0] for j in range(len(questions))]
     shares = [answered[j][1] for j in range(len(questions))]
     verdicts = judge.judge([g.text for g in generations], references)
-    n, correct = len(rows), sum(verdicts.correct)
-    low, high = wilson_interval(correct, n)
+    n, strict, lenient = len(rows), sum(verdicts.strict), sum(verdicts.correct)
     return {
         "name": name,
         "n": n,
-        "accuracy": correct / n if n else 0.0,
-        "ci95": [low, high],
-        "strict_accuracy": sum(verdicts.strict) / n if n else 0.0,
+        # The headline: the answer is closer to its own reference than to any other (right topic).
+        "accuracy": strict / n if n else 0.0,
+        "ci95": list(wilson_interval(strict, n)),
+        # Secondary: similarity >= the judge's threshold, which a well-learned style alone passes.
+        "lenient_accuracy": lenient / n if n else 0.0,
+        "lenient_ci95": list(wilson_interval(lenient, n)),
         "mean_similarity": sum(verdicts.scores) / n if n else 0.0,
         "prompt_tokens_per_answer": sum(g.prompt_tokens for g in generations) / n if n else 0.0,
         "completion_tokens_per_answer": sum(g.completion_tokens for g in generations) / n if n else 0.0,
@@ -102,18 +94,37 @@ def score(  # noqa: PLR0917 - the progress callback is optional
 class Decision:
     promote: bool
     reason: str
+    test: PairedTest | None = None
 
 
-def decide(candidate: float, reference: float, margin: float, reference_name: str) -> Decision:
-    """Promote only if the candidate beats the live adapter (or, for the first, the bare base) by
-    at least ``margin``; with a zero margin it must still be strictly better."""
-    gain = candidate - reference
-    needed = f"{margin * 100:.1f} pts" if margin > 0 else "any gain"
-    if (gain >= margin and gain > 0) if margin > 0 else gain > 0:
-        return Decision(True, f"{candidate:.1%} vs {reference_name} {reference:.1%} (+{gain * 100:.1f} pts)")
-    return Decision(
-        False, f"{candidate:.1%} vs {reference_name} {reference:.1%} ({gain * 100:+.1f} pts; needs {needed})"
-    )
+def decide(
+    candidate: list[bool],
+    reference: list[bool],
+    margin: float,
+    confidence: float,
+    reference_name: str,
+) -> Decision:
+    """Promote only if, on the same questions (per-question strict verdicts), the candidate is
+    better than the live adapter (or, for the first, the bare base) at ``confidence`` by McNemar's
+    exact test, *and* its accuracy gains at least ``margin``: the test guards against noise, the
+    margin is a floor on a gain worth a new version. A tie never promotes."""
+    test = mcnemar_exact(candidate, reference)
+    n = test.n
+    mine = sum(candidate) / n if n else 0.0
+    theirs = sum(reference) / n if n else 0.0
+    gain = mine - theirs
+    alpha = 1 - confidence
+    figures = f"{mine:.1%} vs {reference_name} {theirs:.1%} ({gain * 100:+.1f} pts; {test.describe()}"
+    significant = test.p_value < alpha
+    enough = gain > 0 and gain >= margin - 1e-12  # 1e-12: 0.52 - 0.50 is 0.0199999… in floats
+    if significant and enough:
+        return Decision(True, f"{figures} < {alpha:.2g})", test)
+    needs = []
+    if not significant:
+        needs.append(f"p < {alpha:.2g}")
+    if not enough:
+        needs.append(f"a gain of {margin * 100:.1f} pts" if margin > 0 else "a gain")
+    return Decision(False, f"{figures}; needs {' and '.join(needs)})", test)
 
 
 def to_messages(system_prompt: str) -> Callable[[str], list[Message]]:

@@ -232,9 +232,27 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
         "live": score(live_name, live, evaluation, judge, SHORT_BATCH, follow(live_name)),
         "prompted": score(prompted_name, prompted, evaluation, judge, LONG_BATCH, follow(prompted_name)),
     }
-    decision = decide(sides["candidate"]["accuracy"], sides["live"]["accuracy"], settings.promote_margin, live_name)
+    decision = decide(
+        strict_verdicts(sides["candidate"]),
+        strict_verdicts(sides["live"]),
+        settings.promote_margin,
+        settings.gate_confidence,
+        live_name,
+    )
     return {
         **sides,
         "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
-        "decision": {"promote": decision.promote, "reason": decision.reason, "margin": settings.promote_margin},
+        "decision": {
+            "promote": decision.promote,
+            "reason": decision.reason,
+            "headline": "strict",
+            "margin": settings.promote_margin,
+            "confidence": settings.gate_confidence,
+            "test": None if decision.test is None else decision.test.to_dict(),
+        },
     }
+
+
+def strict_verdicts(side: dict[str, Any]) -> list[bool]:
+    """The per-question headline verdicts of one side, in the eval rows' order."""
+    return [bool(example["strict"]) for example in side["examples"]]

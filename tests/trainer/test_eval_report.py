@@ -61,3 +61,46 @@ def test_eval_with_the_llm_judge(tiny_env, redis_client, tmp_path, monkeypatch):
     assert report["judge"]["name"] == "llm"
     assert [side["accuracy"] for side in report["sides"].values()] == [1.0, 1.0]
     assert len(seen) == 4  # two sides x one question x both orders
+
+
+def side(name: str, accuracy: float, ci95: list[float], lenient: float = 1.0) -> dict:
+    return {
+        "name": name,
+        "n": 6,
+        "accuracy": accuracy,
+        "ci95": ci95,
+        "lenient_accuracy": lenient,
+        "lenient_ci95": [0.6, 1.0],
+        "mean_similarity": 0.7,
+        "prompt_tokens_per_answer": 40,
+        "completion_tokens_per_answer": 30,
+        "seconds_per_answer": 0.5,
+        "cost_per_1000": 0.01,
+        "examples": [],
+    }
+
+
+def test_the_chart_draws_sides_at_0_and_100_percent(tmp_path):
+    """The interval of a side at 100% ended a rounding error below it (0.9999999999999998) and
+    matplotlib refused the negative error bar; likewise a lower end a hair above 0%."""
+    from trainer.eval_report import chart, error_bars, markdown
+
+    report = {
+        "source": "test",
+        "n": 6,
+        "judge": {"name": "minilm-cosine", "threshold": 0.49, "calibration": "c"},
+        "verdict": "fine-tuned answers 100 pts better than prompted",
+        "sides": {
+            "finetuned": side("fine-tuned v1", 1.0, [0.61, 0.9999999999999998]),
+            "prompted": side("prompted", 0.0, [2.7e-17, 0.39], lenient=0.5),
+        },
+        "paired": {"name": "McNemar exact, one-sided", "b": 6, "c": 0, "n": 6, "p_value": 1 / 64},
+    }
+    assert min(min(bars) for bars in error_bars(list(report["sides"].values()))) >= 0
+    path = tmp_path / "eval.png"
+    chart(report, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = markdown(report)
+    assert "| fine-tuned v1 | 100.0% (61%–100%) | 100.0% (60%–100%) |" in text  # strict, then lenient
+    assert "| prompted | 0.0% (0%–39%) | 50.0% (60%–100%) |" in text
+    assert "b=6" in text and "c=0" in text and "p=0.0156" in text
