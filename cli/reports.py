@@ -33,6 +33,21 @@ def eval_(eval_file: Path | None, limit: int | None, out: Path, judge: str | Non
     with reporting(console) as reporter:
         report = run_eval(settings, store, eval_file, limit or settings.eval_limit, reporter)
     paths = write_report(report, out)
+    table = Table("model", "accuracy (95% CI)", "lenient", "cost per 1,000 answers", title="accuracy: strict")
+    for side in report["sides"].values():
+        low, high = side["ci95"]
+        table.add_row(
+            side["name"],
+            f"{side['accuracy']:.0%} ({low:.0%}–{high:.0%})",
+            f"{side['lenient_accuracy']:.0%}",
+            format_cost(side["cost_per_1000"]),
+        )
+    console.print(table)
+    paired = report["paired"]
+    console.print(
+        f"paired ({paired['name']}): {paired['b']} questions only the fine-tuned model got right, "
+        f"{paired['c']} only the prompted one; p={paired['p_value']:.3g}"
+    )
     console.print(f"[bold]{report['verdict']}[/]")
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -152,6 +152,11 @@ def row_cells(digest: Digest, variant: str) -> dict[str, str]:
     if evaluated is not None:
         low, high = evaluated.ci95
         cells["eval accuracy"] = f"{evaluated.accuracy:.0%} ({low:.0%}–{high:.0%}, n={evaluated.n})"
+        if evaluated.lenient is not None:
+            cells["eval lenient"] = f"{evaluated.lenient:.0%}"
+    gate = metrics.gate
+    if variant == "finetuned" and gate is not None and gate.test is not None:
+        cells["gate test"] = f"b={gate.test.b}, c={gate.test.c}, p={gate.test.p_value:.2g}"
     return cells
 
 
@@ -171,9 +176,13 @@ def markdown(digest: Digest) -> str:
     lines += [
         "",
         "Accepted = net 👍 and no correction. Eval accuracy: the live adapter's gate run on the frozen "
-        "eval split (95% Wilson interval). Changes in brackets are against the week before.",
+        "eval split, strict (the answer is closer to its own reference than to any other question's; "
+        "95% Wilson interval); eval lenient: similarity to the reference alone, which style can pass. "
+        "Changes in brackets are against the week before.",
         "",
     ]
+    if digest.metrics.gate is not None:
+        lines += [f"Gate: {digest.metrics.gate.describe()}.", ""]
     return "\n".join(lines)
 
 
@@ -199,7 +208,7 @@ def chart(digest: Digest, path: Path) -> Path:
             low, high = evaluated.ci95
             left.axhline(evaluated.accuracy * 100, color=colour, linestyle="--", linewidth=1)
             left.axhspan(low * 100, high * 100, color=colour, alpha=0.08)
-            left.plot([], [], color=colour, linestyle="--", label=f"{name}: eval {evaluated.accuracy:.0%}")
+            left.plot([], [], color=colour, linestyle="--", label=f"{name}: eval (strict) {evaluated.accuracy:.0%}")
     left.set_ylim(0, 100)
     left.set_ylabel("% of answers")
     left.set_title("Accuracy: accepted answers by week, eval accuracy (dashed, 95% CI)", fontsize=9)

@@ -11,8 +11,12 @@ the week just ended and an on-demand one the last seven days. Per model variant:
 - latency p50/p95, input tokens per answer, cost per answer and in total. Answers whose price is
   unknown are counted in ``unknown_cost`` and left out of the cost figures, never counted as $0.
 
-Plus the latest eval-set accuracy (with its 95% interval) of the live adapter and of the prompted
-model, from the live adapter's gate report.
+Plus the latest eval-set accuracy of the live adapter and of the prompted model, from the live
+adapter's gate report: the strict figure (the answer is about the right question) with its 95%
+interval, the lenient one (similarity alone) beside it, and the paired test that promoted it.
+
+How often the judge agrees with people's net 👍/👎 is not shown: answers given in Slack have no
+reference to judge them against, so no judge verdict exists for them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from supportbot.accuracy import PairedTest, side_accuracy
 from supportbot.adapters import AdapterRegistry
 from supportbot.records import VARIANTS, Answer, Correction
 from supportbot.store import Store
@@ -72,9 +77,34 @@ class Week:
 @dataclass(frozen=True)
 class EvalAccuracy:
     name: str
-    accuracy: float
+    accuracy: float  # strict: the headline
     ci95: tuple[float, float]
     n: int
+    lenient: float | None = None  # similarity >= the judge's threshold; None in reports without it
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """How the live adapter passed its gate: against which side, and the paired test's figures."""
+
+    version: str
+    against: str
+    test: PairedTest | None  # None for versions gated before the paired test
+    confidence: float | None
+    promoted: bool  # False: the gate rejected it and a rollback made it live
+
+    def describe(self) -> str:
+        passed = "passed its gate against" if self.promoted else "failed its gate (live by rollback) against"
+        if self.test is None:
+            return f"{self.version} {passed} {self.against}, before the gate had a paired test"
+        needed = "" if self.confidence is None else f" (needs < {1 - self.confidence:.2g})"
+        return (
+            f"{self.version} {passed} {self.against}: {self.test.name}, {self.test.b} questions only "
+            f"{self.version} got right, {self.test.c} only {self.against}, p={self.test.p_value:.3g}{needed}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "test": None if self.test is None else self.test.to_dict()}
 
 
 @dataclass
@@ -84,6 +114,7 @@ class Metrics:
     weeks: list[Week]
     eval: dict[str, EvalAccuracy]
     live_version: str | None
+    gate: GateResult | None = None
 
     @property
     def this_week(self) -> Week:
@@ -108,6 +139,7 @@ class Metrics:
             "weeks": [week.to_dict() for week in self.weeks],
             "eval": {k: asdict(v) for k, v in self.eval.items()},
             "live_version": self.live_version,
+            "gate": None if self.gate is None else self.gate.to_dict(),
             "deltas": {
                 variant: {name: self.delta(variant, name) for name in VariantWeek.NUMBERS} for variant in VARIANTS
             },
@@ -159,26 +191,39 @@ class MetricsReader:
             variants[variant] = row
         return Week(start, end, variants)
 
-    def eval_accuracy(self) -> tuple[dict[str, EvalAccuracy], str | None]:
+    def eval_accuracy(self) -> tuple[dict[str, EvalAccuracy], str | None, GateResult | None]:
         live = self.registry.active()
         if live is None:
-            return {}, None
+            return {}, None, None
         found = {}
         for variant, key in (("finetuned", "candidate"), ("prompted", "prompted")):
             side = live.report.get(key)
             if side:
                 name = f"fine-tuned {live.version}" if variant == "finetuned" else side["name"]
-                found[variant] = EvalAccuracy(
-                    name, float(side["accuracy"]), (side["ci95"][0], side["ci95"][1]), int(side["n"])
-                )
-        return found, live.version
+                figures = side_accuracy(side)
+                found[variant] = EvalAccuracy(name, figures.headline, figures.ci95, figures.n, figures.lenient)
+        return found, live.version, gate_result(live.version, live.report)
 
     def collect(self, now: float, weeks: int = 8) -> Metrics:
         """The ``weeks`` seven-day windows ending at ``now``, oldest first."""
         corrections = self.store.corrections.all()
         windows = [(now - WEEK_S * (i + 1), now - WEEK_S * i) for i in reversed(range(weeks))]
-        evals, live = self.eval_accuracy()
-        return Metrics([self.week(start, end, corrections) for start, end in windows], evals, live)
+        evals, live, gate = self.eval_accuracy()
+        return Metrics([self.week(start, end, corrections) for start, end in windows], evals, live, gate)
+
+
+def gate_result(version: str, report: dict[str, Any]) -> GateResult | None:
+    decision, live = report.get("decision"), report.get("live")
+    if not decision or not live:
+        return None
+    test = decision.get("test")
+    return GateResult(
+        version,
+        str(live.get("name", "the live adapter")),
+        None if not test else PairedTest.from_dict(test),
+        decision.get("confidence"),
+        bool(decision.get("promote")),
+    )
 
 
 def variant_week(variant: str, answers: list[Answer], corrected: set[str], store: Store) -> VariantWeek:

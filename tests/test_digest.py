@@ -79,3 +79,22 @@ def test_digest_files_hold_the_table_the_chart_and_the_numbers(redis_client, tmp
     numbers = json.loads(data.read_text())
     assert len(numbers["weeks"]) == 8
     assert numbers["weeks"][-1]["variants"]["prompted"]["answers"] == 1
+
+
+def test_digest_heads_with_strict_accuracy_and_shows_the_gates_paired_test(redis_client, tmp_path):
+    from bot.digest import digest_blocks
+    from tests.support.gate_reports import promoted_adapter
+
+    store = Store(redis_client)
+    promoted_adapter(store)
+    digest = build_digest(store, load_settings(), now=NOW)
+    assert digest.recommendation.startswith("fine-tuned v2 is 42 pts more accurate than prompted (gpt-4o-mini)")
+    md, png, _ = write_files(digest, tmp_path / "out")
+    text = md.read_text()
+    assert "| eval accuracy | 30% (20%–40%, n=40) | 72% (62%–82%, n=40) |" in text
+    assert "| eval lenient | 60% | 95% |" in text
+    assert "| gate test | – | b=12, c=1, p=0.0017 |" in text
+    assert "Gate: v2 passed its gate against live v1: McNemar exact, one-sided, 12 questions only v2" in text
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    slack = json.dumps(digest_blocks(digest), ensure_ascii=False)
+    assert "gate test: b=12, c=1, p=0.0017" in slack and "eval lenient: 95%" in slack

@@ -103,3 +103,39 @@ def test_percentile_matches_numpy():
     for q in (0, 50, 95, 100):
         assert percentile(values, q) == pytest.approx(float(numpy.percentile(values, q)))
     assert percentile([], 50) is None
+
+
+def test_eval_accuracy_is_strict_with_lenient_beside_it_and_the_gates_paired_test(redis_client):
+    from tests.support.gate_reports import promoted_adapter
+
+    store = Store(redis_client)
+    promoted_adapter(store)
+    metrics = MetricsReader(store).collect(NOW, weeks=2)
+    finetuned = metrics.eval["finetuned"]
+    assert (finetuned.accuracy, finetuned.lenient, finetuned.n) == (0.725, 0.95, 40)
+    assert metrics.eval["prompted"].accuracy == 0.3
+    assert metrics.gate is not None and metrics.gate.test is not None
+    assert (metrics.gate.against, metrics.gate.test.b, metrics.gate.test.c) == ("live v1", 12, 1)
+    assert metrics.gate.describe() == (
+        "v2 passed its gate against live v1: McNemar exact, one-sided, 12 questions only v2 got right, "
+        "1 only live v1, p=0.00171 (needs < 0.05)"
+    )
+    assert metrics.to_dict()["gate"]["test"]["p_value"] == pytest.approx(14 / 2**13)
+
+
+def test_an_old_gate_report_is_read_with_its_strict_figure(redis_client):
+    from supportbot.adapters import AdapterRegistry
+    from supportbot.records import AdapterVersion
+
+    store = Store(redis_client)
+    registry = AdapterRegistry(store.redis, store.keys)
+    examples = [{"strict": i < 10} for i in range(40)]
+    old = {"name": "candidate", "accuracy": 0.9, "ci95": [0.8, 0.95], "strict_accuracy": 0.25, "n": 40}
+    report = {"candidate": {**old, "examples": examples}, "live": {**old, "name": "bare base"}}
+    report["decision"] = {"promote": True, "reason": "0.9 vs 0.5"}
+    registry.save(AdapterVersion(version="v1", base_model="b", snapshot="s", uri="/x", trigger="cli", report=report))
+    registry.activate("v1")
+    metrics = MetricsReader(store).collect(NOW, weeks=2)
+    assert (metrics.eval["finetuned"].accuracy, metrics.eval["finetuned"].lenient) == (0.25, 0.9)
+    assert metrics.gate is not None and metrics.gate.test is None
+    assert "before the gate had a paired test" in metrics.gate.describe()

@@ -32,6 +32,15 @@ def test_eval_file_report_in_three_formats(tiny_env, redis_client, tmp_path):
         assert set(example) >= {"question", "reference", "answer", "score", "prompt_tokens", "completion_tokens"}
         assert side["cost_per_1000"] > 0  # both local here: priced by compute time
     assert prompted["prompt_tokens_per_answer"] > finetuned["prompt_tokens_per_answer"]
+    for side in (finetuned, prompted):  # the headline is strict, lenient beside it
+        strict = [example["strict"] for example in side["examples"]]
+        assert side["accuracy"] == sum(strict) / 4
+        assert side["lenient_accuracy"] == sum(example["correct"] for example in side["examples"]) / 4
+    paired = report["paired"]
+    pairs = zip(finetuned["examples"], prompted["examples"], strict=True)
+    only_finetuned = sum(f["strict"] and not p["strict"] for f, p in pairs)
+    assert (paired["n"], paired["b"]) == (4, only_finetuned)
+    assert f"{paired['b']} questions only the fine-tuned model got right" in " ".join(result.output.split())
     markdown = (out / "eval.md").read_text()
     assert report["verdict"] in markdown and "| fine-tuned (base, no adapter yet) |" in markdown
     assert (out / "eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
