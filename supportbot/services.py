@@ -122,7 +122,7 @@ def build_services(
     adapters = AdapterRegistry(store.redis, store.keys)
     local_model = None
     if responders is None:
-        responders, local_model = build_responders(settings, adapters, show_progress)
+        responders, local_model = build_responders(settings, adapters, show_progress, store=store)
     ask = AskService(
         responders=responders,
         store=store,
