@@ -2,8 +2,8 @@
 
 import pytest
 
-from supportbot.accuracy import MCNEMAR, mcnemar_exact, side_accuracy
-from trainer.evaluate import decide, wilson_interval
+from supportbot.accuracy import MCNEMAR, mcnemar_exact, side_accuracy, wilson_interval
+from trainer.evaluate import decide
 
 
 def paired(b: int, c: int, both: int, neither: int) -> tuple[list[bool], list[bool]]:
