@@ -125,9 +125,9 @@ class Settings(BaseSettings):
     admin_users: str = Field("", description="comma-separated user or user-group ids allowed /retrain and rollback")
     gate_confidence: float = Field(
         0.95,
-        ge=0.5,
+        ge=0,
         lt=1,
-        description="confidence the gate's paired test needs that the candidate beats the live adapter",
+        description="confidence the gate's paired test needs that the candidate beats the live adapter; 0: none",
     )
     promote_margin: float = Field(
         0.02, ge=0, le=1, description="accuracy a candidate must gain over the live adapter to be promoted"

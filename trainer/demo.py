@@ -49,10 +49,13 @@ class DemoSize:
     train_examples: int
     eval_questions: int
     max_steps: int  # -1: one full epoch
+    # None: GATE_CONFIDENCE. 8 questions cannot show significance (at 95%, only 5 or more wins and
+    # no loss can), so the quick smoke run lets the margin alone decide.
+    gate_confidence: float | None = None
 
 
 FULL = DemoSize(train_examples=300, eval_questions=40, max_steps=-1)
-QUICK = DemoSize(train_examples=32, eval_questions=8, max_steps=4)
+QUICK = DemoSize(train_examples=32, eval_questions=8, max_steps=4, gate_confidence=0.0)
 
 
 def sample_path() -> Path:
@@ -68,6 +71,7 @@ def demo_settings(settings: Settings, out: Path, size: DemoSize) -> Settings:
             "train_max_examples": size.train_examples,
             "eval_limit": size.eval_questions,
             "prompt_dir": (out / "prompt").resolve(),
+            "gate_confidence": settings.gate_confidence if size.gate_confidence is None else size.gate_confidence,
         }
     )
 
