@@ -115,15 +115,23 @@ def run_eval(
 
     fine_side = local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True)
     finetuned = score(finetuned_name, fine_side, rows, judge, SHORT_BATCH, follow(finetuned_name))
-    prompted_name, prompted_answer = prompted_side(settings, model)
+    prompted_name, prompted_answer = prompted_side(settings, model, store)
     prompted = score(prompted_name, prompted_answer, rows, judge, LONG_BATCH, follow(prompted_name))
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
     prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
+    sides = {"finetuned": finetuned, "prompted": prompted}
+    if settings.prompt_mode == "retrieval":
+        # The static prompt too, on the same questions: what retrieval adds, measured.
+        static_settings = settings.model_copy(update={"prompt_mode": "static"})
+        static_name, static_answer = prompted_side(static_settings, model, store)
+        static = score(f"{static_name}, static", static_answer, rows, judge, LONG_BATCH, follow(static_name))
+        static["cost_per_1000"] = cost_per_1000(static, settings, api_model(settings))
+        sides["prompted_static"] = static
     return {
         "source": source,
         "n": len(rows),
         "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
-        "sides": {"finetuned": finetuned, "prompted": prompted},
+        "sides": sides,
         "headline": HEADLINE,
         "paired": paired(finetuned, prompted),
         "verdict": verdict(finetuned, prompted),

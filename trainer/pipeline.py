@@ -20,7 +20,7 @@ from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import compute_cost
 from supportbot.examples import count_since, eligible_examples
-from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet, prompt_for_mode
 from supportbot.records import AdapterVersion
 from supportbot.responders.local_model import Generation, LocalModel
 from supportbot.settings import Settings
@@ -82,13 +82,18 @@ def local_side(model: LocalModel, build: Callable[[str], Any], use_adapter: bool
     return answer
 
 
-def prompted_side(settings: Settings, base: LocalModel) -> tuple[str, AnswerBatch]:
+def prompted_side(settings: Settings, base: LocalModel, store: Store | None = None) -> tuple[str, AnswerBatch]:
+    """The prompted side as it really runs: PROMPT_MODE's prompt (retrieval reads ``store``)."""
     prompts = PromptSet.load(settings.prompt_dir)
+    retrieval = settings.prompt_mode == "retrieval"
     if not settings.openai_base_url:
-        return f"prompted (local {base.name})", local_side(base, prompts.long_messages, use_adapter=False)
+        if not retrieval:
+            return f"prompted (local {base.name})", local_side(base, prompts.long_messages, use_adapter=False)
+        builder = prompt_for_mode(settings, prompts, store, base.tokenizer)
+        return f"prompted (local {base.name}, retrieval)", local_side(base, builder.messages, use_adapter=False)
     from supportbot.services import build_prompted
 
-    responder = build_prompted(settings, prompts, EVAL_MAX_NEW_TOKENS)
+    responder = build_prompted(settings, prompts, EVAL_MAX_NEW_TOKENS, store)
 
     def answer(questions: list[str]) -> list[Generation]:
         out = []
@@ -97,7 +102,7 @@ def prompted_side(settings: Settings, base: LocalModel) -> tuple[str, AnswerBatc
             out.append(Generation(a.text, a.usage.prompt_tokens, a.usage.completion_tokens, a.latency_s))
         return out
 
-    return f"prompted ({settings.prompted_model})", answer
+    return f"prompted ({settings.prompted_model}{', retrieval' if retrieval else ''})", answer
 
 
 def retrain(
@@ -221,7 +226,7 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
         live_name, live = f"live {live_version.version}", local_side(live_model, short, use_adapter=True)
     else:
         live_name, live = "bare base", local_side(base, short, use_adapter=False)
-    prompted_name, prompted = prompted_side(settings, base)
+    prompted_name, prompted = prompted_side(settings, base, Store(registry.redis, registry.keys.prefix))
 
     def follow(side: str) -> Callable[[int, int, int], None] | None:
         return None if progress is None else lambda done, total, tokens: progress(side, done, total, tokens)

@@ -113,3 +113,23 @@ def test_the_chart_draws_sides_at_0_and_100_percent(tmp_path):
     assert "| fine-tuned v1 | 100.0% (61%–100%) | 100.0% (60%–100%) |" in text  # strict, then lenient
     assert "| prompted | 0.0% (0%–39%) | 50.0% (60%–100%) |" in text
     assert "b=6" in text and "c=0" in text and "p=0.0156" in text
+
+
+def test_eval_with_retrieval_reports_the_static_prompt_beside_it(tiny_env, redis_client, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMPT_MODE", "retrieval")
+    monkeypatch.setenv("RETRIEVAL_K", "2")
+    assert run("import", str(BITEXT)).exit_code == 0  # the seeds retrieval draws its examples from
+    eval_file = tmp_path / "questions.jsonl"
+    rows = [json.loads(line) for line in BITEXT.read_text().splitlines()[-3:]]
+    eval_file.write_text("".join(json.dumps({"question": r["question"], "answer": r["answer"]}) + "\n" for r in rows))
+    out = tmp_path / "report"
+    result = run("eval", "--eval-file", str(eval_file), "--limit", "3", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    sides = json.loads((out / "eval.json").read_text())["sides"]
+    assert set(sides) == {"finetuned", "prompted", "prompted_static"}
+    assert "retrieval" in sides["prompted"]["name"] and "static" in sides["prompted_static"]["name"]
+    # Each side reports the prompt it really sent: retrieved examples differ per question.
+    retrieved = [e["prompt_tokens"] for e in sides["prompted"]["examples"]]
+    static = [e["prompt_tokens"] for e in sides["prompted_static"]["examples"]]
+    assert retrieved != static and len(set(retrieved)) > 1
+    assert "static" in (out / "eval.md").read_text()
