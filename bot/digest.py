@@ -47,8 +47,10 @@ def digest_blocks(digest: Digest) -> list[Block]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": "Accepted = net :+1: and no correction. Eval accuracy is the live adapter's gate run "
-                    "on the frozen eval split (95% interval). Changes in brackets: against the week before.",
+                    "text": "Accepted = net :+1: and no correction. Eval accuracy is the live adapter's strict "
+                    "accuracy at its gate on the frozen eval split (the answer is closer to its own reference "
+                    "than to any other; 95% interval); eval lenient = similarity alone; gate test = the paired "
+                    "test that promoted it. Changes in brackets: against the week before.",
                 }
             ],
         }
