@@ -19,7 +19,8 @@ import redis
 
 from supportbot.records import Answer, Question, Usage
 from supportbot.store import Store
-from tests.support.processes import BotProcess, RedisServer
+from tests.support.processes import BotProcess
+from tests.support.redis_process import RedisProcess
 from tests.support.servers import holding_server
 from tests.support.signing import action_body, slash_command_body
 from tests.support.waiting import eventually
@@ -37,7 +38,7 @@ def export_votes(redis_url: str, out: str) -> list[dict]:
 
 @pytest.fixture
 def private_redis(tmp_path):
-    server = RedisServer(tmp_path / "redis").start()
+    server = RedisProcess(tmp_path / "redis", persist=True).start()
     yield server
     server.stop()
 

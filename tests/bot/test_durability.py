@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 import redis
@@ -18,8 +17,8 @@ from supportbot.settings import load_settings
 from supportbot.spool import Spool
 from tests.bot.conftest import Bolt
 from tests.bot.test_events import mention
-from tests.support.processes import RedisServer
-from tests.support.servers import serving
+from tests.support.redis_process import RedisProcess
+from tests.support.servers import json_server
 from tests.support.signing import event_body, slash_command_body, thread_message_body, view_submission_body
 from tests.support.waiting import eventually
 
@@ -53,24 +52,13 @@ def test_answers_are_stored_before_they_are_posted(bolt):
     assert [a.ts for a in store.answers_between(0, float("inf"))] == [None, None]  # kept, though never posted
 
 
-class _Broken(BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint that fails with internals in its error body."""
-
-    def do_POST(self) -> None:
-        body = ('{"error": {"message": "' + SECRET_DETAIL + '", "type": "server_error"}}').encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+# An OpenAI-compatible endpoint that fails with internals in its error body.
+BROKEN = {"error": {"message": SECRET_DETAIL, "type": "server_error"}}
 
 
 @pytest.fixture
 def broken_prompted_bolt(monkeypatch, settings, slack_stub) -> Iterator[Bolt]:
-    with serving(_Broken) as url:
+    with json_server(BROKEN, status=400) as (url, _):
         monkeypatch.setenv("OPENAI_BASE_URL", url)
         monkeypatch.setenv("PROMPTED_MAX_RETRIES", "0")
         services = build_services(load_settings(), show_progress=False)
@@ -102,9 +90,9 @@ def test_a_slash_command_resent_with_the_same_trigger_id_is_handled_once(bolt):
 
 
 @pytest.fixture
-def outage_bolt(monkeypatch, tmp_path, tiny_env, slack_env, slack_stub) -> Iterator[tuple[Bolt, RedisServer]]:
+def outage_bolt(monkeypatch, tmp_path, tiny_env, slack_env, slack_stub) -> Iterator[tuple[Bolt, RedisProcess]]:
     """A bot on a redis-server of its own, so a test can kill and restart it."""
-    server = RedisServer(tmp_path / "redis").start()
+    server = RedisProcess(tmp_path / "redis", persist=True).start()
     monkeypatch.setenv("REDIS_URL", server.url)
     monkeypatch.setenv("REDIS_TIMEOUT_S", "1")
     monkeypatch.setenv("TRUSTED_USERS", "U0ALICE")

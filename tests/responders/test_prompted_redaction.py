@@ -4,13 +4,12 @@ A real local HTTP server imitates the OpenAI-compatible endpoint and keeps every
 """
 
 import json
-from http.server import BaseHTTPRequestHandler
 
 from supportbot.cost import PriceTable
 from supportbot.prompts import PromptSet
 from supportbot.redaction import Redactor
 from supportbot.responders.prompted import PromptedResponder
-from tests.support.servers import serving
+from tests.support.servers import json_server
 
 QUESTION = "Refund to card 4111 1111 1111 1111 12/25 please, or mail me at jane@example.com (SSN 536-90-4399)"
 COMPLETION = {
@@ -25,22 +24,7 @@ COMPLETION = {
 
 def sent_messages(redact) -> list[dict]:
     """Ask QUESTION through a recording endpoint; the messages the endpoint received."""
-    bodies: list[dict] = []
-
-    class Recording(BaseHTTPRequestHandler):
-        def do_POST(self):
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps(COMPLETION).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    with serving(Recording) as url:
+    with json_server(COMPLETION) as (url, bodies):
         responder = PromptedResponder(
             base_url=url,
             api_key=None,

@@ -5,7 +5,6 @@ The local side runs on the tiny model through ``build_responders``; the API side
 HTTP server that imitates an OpenAI-compatible endpoint and keeps every request body."""
 
 import json
-from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,7 +15,7 @@ from supportbot.services import build_prompted, build_responders
 from supportbot.settings import load_settings
 from supportbot.splits import normalise
 from supportbot.store import Store
-from tests.support.servers import serving
+from tests.support.servers import json_server
 
 SEEDS = [
     ("How do I reset my password?", "Use the Forgot password link on the sign-in page."),
@@ -79,22 +78,7 @@ def test_static_mode_keeps_the_prompt_files(tiny_env, monkeypatch, store):
 
 def sent_to_endpoint(question: str) -> list[dict]:
     """Ask through build_prompted against a recording endpoint; the messages it received."""
-    bodies: list[dict] = []
-
-    class Recording(BaseHTTPRequestHandler):
-        def do_POST(self):
-            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            body = json.dumps(COMPLETION).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    with serving(Recording) as url, pytest.MonkeyPatch.context() as mp:
+    with json_server(COMPLETION) as (url, bodies), pytest.MonkeyPatch.context() as mp:
         mp.setenv("OPENAI_BASE_URL", url)
         settings = load_settings()
         responder = build_prompted(settings, PromptSet.load(settings.prompt_dir), 16)

@@ -1,4 +1,4 @@
-"""Real processes for fault tests: a private redis-server to kill and restart, a bot to SIGKILL."""
+"""Real processes for fault tests: the bot, to SIGKILL (a private redis-server is in ``redis_process``)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import redis
-
-from supportbot.embedded_redis import find_redis_server
+from tests.support.redis_process import free_port
 from tests.support.signing import signed_headers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
@@ -35,49 +27,6 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeou
         except OSError:
             time.sleep(0.1)
     raise AssertionError(f"nothing listens on {port} after {timeout:g} s:\n{log.read_text()[-4000:]}")
-
-
-class RedisServer:
-    """A redis-server of our own that writes every command to its AOF, so SIGKILL loses nothing."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        directory.mkdir(parents=True, exist_ok=True)
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> RedisServer:
-        log = self.directory / "redis.log"
-        self.process = subprocess.Popen(
-            [
-                find_redis_server(),
-                "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-                "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", str(log),
-            ],
-        )  # fmt: skip
-        wait_for_port(self.port, self.process, log, timeout=30)
-        client = redis.Redis(port=self.port)
-        for _ in range(100):  # the port opens before the AOF is loaded
-            try:
-                client.ping()
-                break
-            except redis.BusyLoadingError:
-                time.sleep(0.05)
-        return self
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 class BotProcess:

@@ -1,11 +1,14 @@
-"""Local HTTP servers that misbehave like a slow or stuck OpenAI-compatible endpoint."""
+"""Local HTTP servers standing in for an OpenAI-compatible endpoint: answering with fixed JSON and
+recording what it was sent, or slow or stuck."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @contextmanager
@@ -41,3 +44,26 @@ def holding_server(status_after_release: int | None = None) -> Iterator[tuple[st
             yield url, release
         finally:
             release.set()
+
+
+@contextmanager
+def json_server(reply: dict[str, Any], status: int = 200) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A server answering every POST with ``reply`` as JSON and ``status``. Yields (base URL, the
+    JSON bodies received so far)."""
+    received: list[dict[str, Any]] = []
+
+    class Replying(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            body = json.dumps(reply).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serving(Replying) as url:
+        yield url, received
