@@ -7,7 +7,7 @@ with a :class:`ConfigError` that names the variable and says what to set.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -78,6 +78,28 @@ class Settings(BaseSettings):
         None, description="local Hugging Face model directory; unset uses the bundled SmolLM2-135M-Instruct"
     )
     finetuned_adapter: Path | None = Field(None, description="peft adapter directory for the fine-tuned side")
+    finetuned_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible server (vLLM) serving the fine-tuned side's LoRA adapters by name; "
+        "unset: in-process",
+    )
+    finetuned_api_key: SecretStr | None = Field(None, description="API key for FINETUNED_BASE_URL")
+    finetuned_model: str | None = Field(
+        None,
+        description="the base model's name on FINETUNED_BASE_URL, asked before any adapter is active; "
+        "unset: the first base model its /v1/models lists",
+    )
+    finetuned_model_prefix: str = Field(
+        "supportbot-", description="adapter version vN is loaded on FINETUNED_BASE_URL and asked for as <prefix>vN"
+    )
+    finetuned_adapter_root: str | None = Field(
+        None,
+        description="ADAPTER_STORE as the server sees it (e.g. /adapters on a shared volume); "
+        "unset: each version's stored path",
+    )
+    finetuned_hourly_rate_usd: float | None = Field(
+        None, ge=0, description="hourly price of the FINETUNED_BASE_URL server, for its answers' cost; unset: unknown"
+    )
     local_dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
         "auto", description="dtype of the local model; auto: bfloat16 where the hardware has it, else float32"
     )
@@ -144,9 +166,32 @@ class Settings(BaseSettings):
     )
     trainer_backend: Literal["auto", "peft", "unsloth"] = Field("auto", description="auto: unsloth on CUDA, else peft")
     train_max_examples: int = Field(
-        300, ge=1, description="training examples per run (corrections and votes first, then seeds by label)"
+        0,
+        ge=0,
+        description="most training examples per run, corrections and votes first, then seeds by label; 0: all",
     )
-    train_epochs: float = Field(1.0, gt=0, le=20, description="passes over the training examples")
+    train_epochs: Literal["auto"] | Annotated[float, Field(gt=0, le=20)] = Field(
+        "auto",
+        description="passes over the training examples; auto: early stopping on a held-out slice's loss",
+    )
+    train_max_epochs: int = Field(4, ge=1, le=20, description="most passes when TRAIN_EPOCHS=auto")
+    train_validation_percent: int = Field(
+        10, ge=1, le=50, description="share of training rows held out for early stopping (TRAIN_EPOCHS=auto), in %"
+    )
+    lora_rank: int = Field(16, ge=1, le=1024, description="LoRA rank")
+    lora_alpha: int = Field(32, ge=1, description="LoRA alpha (the update is scaled by alpha / rank)")
+    lora_dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the LoRA input")
+    lora_target_modules: str = Field(
+        "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+        min_length=1,
+        description="comma-separated module names that get LoRA weights",
+    )
+    learning_rate: float = Field(2e-4, gt=0, lt=1, description="peak learning rate of LoRA training (linear decay)")
+    train_batch_size: int = Field(8, ge=1, le=1024, description="examples per optimisation step")
+    train_max_length: int = Field(320, ge=16, le=8192, description="longest training example in tokens")
+    train_quantization: Literal["none", "4bit"] = Field(
+        "none", description="4bit: QLoRA (the base model in 4-bit NF4; CUDA GPUs only)"
+    )
     eval_limit: int = Field(40, ge=1, description="eval-split questions each model answers at the gate")
     judge_threshold: float = Field(
         0.49, gt=0, lt=1, description="cosine similarity at which the judge accepts an answer (calibrated)"
@@ -171,7 +216,13 @@ class Settings(BaseSettings):
         return value if value.endswith("/") else value + "/"
 
     @field_validator(
-        "slack_bot_token", "slack_signing_secret", "slack_app_token", "openai_api_key", "judge_api_key", mode="before"
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "openai_api_key",
+        "judge_api_key",
+        "finetuned_api_key",
+        mode="before",
     )
     @classmethod
     def _not_blank(cls, value: object) -> object:
