@@ -24,7 +24,8 @@ ENV SUPPORTBOT_DATA_DIR=/data HF_HUB_OFFLINE=1
 RUN supportbot models prepare
 
 FROM python:${PYTHON}-slim
-RUN useradd --create-home --uid 10001 supportbot
+# /adapters: ADAPTER_STORE on a shared volume (docker-compose.yml); a new volume takes this owner.
+RUN useradd --create-home --uid 10001 supportbot && mkdir /adapters && chown supportbot /adapters
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=supportbot /data /data
 ENV PATH=/opt/venv/bin:$PATH SUPPORTBOT_DATA_DIR=/data HF_HUB_OFFLINE=1 PYTHONUNBUFFERED=1
