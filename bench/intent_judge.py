@@ -1,0 +1,278 @@
+"""An independent judge: classify an answer by the intent it serves, and score answers by whether
+that intent is their question's.
+
+Unlike the project's judges it never compares an answer with one reference: a classifier
+(MiniLM embeddings, or word and word-pair TF-IDF with --features tfidf, into a logistic regression)
+is trained on Bitext's own answers to *other* questions, labelled with their intents, so an answer
+counts as right when it reads like Bitext's answers to its question's intent, whatever its words.
+Training rows never share a question with the questions being judged (nor with the judge's own
+test rows), and the canonical knowledge-base answers are never trained on (they test style transfer).
+
+Data: the Bitext dev folder (``qa_dev.jsonl``, ``support_kb.jsonl``; see its README), passed as
+an argument; nothing here reads it unless asked.
+
+    # How good is the judge itself: accuracy on held-out reference answers and on the KB answers
+    .venv/bin/python bench/intent_judge.py --data ../shared/data/bitext_customer_support check
+
+    # Score every side of an eval report (questions are looked up in the data for their intent)
+    .venv/bin/python bench/intent_judge.py --data ../shared/data/bitext_customer_support \\
+        score eval-report/eval.json
+
+From Python: ``IntentJudge.train(data_dir, exclude_questions=...)`` then
+``judge.score(answers, intents)`` -> ``IntentScore`` (accuracy with its 95% Wilson interval).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from supportbot.accuracy import wilson_interval
+
+QA_FILE = "qa_dev.jsonl"
+KB_FILE = "support_kb.jsonl"
+TEST_PERCENT = 20  # the judge's own test rows: by a hash of the question, in every intent
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        raise SystemExit(f"{path} does not exist: pass --data the Bitext dev folder (qa_dev.jsonl, support_kb.jsonl)")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def normalise(question: str) -> str:
+    return " ".join(question.lower().split())
+
+
+def is_test_row(question: str, percent: int = TEST_PERCENT) -> bool:
+    """The judge's own test rows: a fixed share of questions, chosen by hash (not by the Bitext
+    holdout rule's digits, so it is an independent cut of the dev rows)."""
+    digest = hashlib.sha256(("intent-judge:" + normalise(question)).encode("utf-8")).hexdigest()
+    return int(digest[:8], 16) % 100 < percent
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    """Answers judged by intent: right when the classified intent is their question's."""
+
+    predicted: list[str]
+    correct: list[bool]
+
+    @property
+    def right(self) -> int:
+        return sum(self.correct)
+
+    @property
+    def n(self) -> int:
+        return len(self.correct)
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.n if self.n else 0.0
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson_interval(self.right, self.n)
+
+    def describe(self) -> str:
+        low, high = self.ci95
+        return f"{self.accuracy:.1%} [{low:.0%}–{high:.0%}] ({self.right}/{self.n})"
+
+
+class Featuriser:
+    """Texts to feature rows: TF-IDF (fitted on the training answers) or MiniLM embeddings."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in {"tfidf", "minilm"}:
+            raise ValueError(f"features must be tfidf or minilm, not {kind!r}")
+        self.kind = kind
+        self.vectoriser: Any = None
+
+    def fit_transform(self, texts: list[str]) -> Any:
+        if self.kind == "minilm":
+            return self.transform(texts)
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.vectoriser = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+        return self.vectoriser.fit_transform(texts)
+
+    def transform(self, texts: list[str]) -> Any:
+        if self.kind == "tfidf":
+            return self.vectoriser.transform(texts)
+        return embed_cached(texts)
+
+
+def cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("supportbot")) / "intent-judge"
+
+
+def embed_cached(texts: list[str]) -> Any:
+    """MiniLM embeddings, each text's kept on disk by its hash: embedding the 3,633 dev answers
+    takes minutes on a small CPU, and every run of this script needs most of the same ones."""
+    import numpy as np
+
+    keys_path, vectors_path = cache_dir() / "minilm-keys.json", cache_dir() / "minilm-vectors.npy"
+    keys: list[str] = json.loads(keys_path.read_text()) if keys_path.exists() else []
+    vectors = np.load(vectors_path) if keys else np.zeros((0, 384), dtype=np.float32)
+    index = {key: i for i, key in enumerate(keys)}
+    wanted = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
+    missing = list(dict.fromkeys(key for key in wanted if key not in index))
+    if missing:
+        from supportbot.embedding import sentence_transformer
+
+        by_key = dict(zip(wanted, texts, strict=True))
+        fresh = sentence_transformer().encode(
+            [by_key[key] for key in missing],
+            normalize_embeddings=True,
+            batch_size=32,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        vectors = np.vstack([vectors, fresh.astype(np.float32)])
+        index.update({key: len(keys) + i for i, key in enumerate(missing)})
+        keys += missing
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        np.save(vectors_path, vectors)
+        keys_path.write_text(json.dumps(keys))
+    return vectors[[index[key] for key in wanted]]
+
+
+class IntentJudge:
+    """A logistic regression from answer text to intent."""
+
+    def __init__(self, featuriser: Featuriser, classifier: Any, trained_on: int) -> None:
+        self.featuriser = featuriser
+        self.classifier = classifier
+        self.trained_on = trained_on
+
+    @classmethod
+    def fit(cls, answers: Sequence[str], intents: Sequence[str], features: str = "minilm") -> IntentJudge:
+        from sklearn.linear_model import LogisticRegression
+
+        if len(answers) != len(intents) or not answers:
+            raise ValueError("one intent per answer, and at least one answer")
+        if len(set(intents)) < 2:
+            raise ValueError("the judge needs answers of at least two intents")
+        featuriser = Featuriser(features)
+        matrix = featuriser.fit_transform(list(answers))
+        classifier = LogisticRegression(C=10.0, max_iter=2000)
+        classifier.fit(matrix, list(intents))
+        return cls(featuriser, classifier, len(answers))
+
+    @classmethod
+    def train(
+        cls,
+        data_dir: Path,
+        exclude_questions: Iterable[str] = (),
+        features: str = "minilm",
+        keep_test_rows_out: bool = True,
+    ) -> IntentJudge:
+        """Trained on the dev answers whose questions are neither excluded nor the judge's test rows."""
+        excluded = {normalise(q) for q in exclude_questions}
+        rows = [
+            row
+            for row in load_jsonl(data_dir / QA_FILE)
+            if normalise(row["question"]) not in excluded and not (keep_test_rows_out and is_test_row(row["question"]))
+        ]
+        return cls.fit([r["answer"] for r in rows], [r["intent"] for r in rows], features)
+
+    @property
+    def intents(self) -> list[str]:
+        return [str(label) for label in self.classifier.classes_]
+
+    def classify(self, answers: Sequence[str]) -> list[str]:
+        if not answers:
+            return []
+        return [str(label) for label in self.classifier.predict(self.featuriser.transform(list(answers)))]
+
+    def score(self, answers: Sequence[str], intents: Sequence[str]) -> IntentScore:
+        """Accuracy (with its Wilson interval) of answers whose questions have these intents."""
+        if len(answers) != len(intents):
+            raise ValueError(f"{len(answers)} answers but {len(intents)} intents")
+        unknown = sorted(set(intents) - set(self.intents))
+        if unknown:
+            raise ValueError(f"intents the judge was not trained on: {', '.join(unknown)}")
+        predicted = self.classify(answers)
+        return IntentScore(predicted, [p == t for p, t in zip(predicted, intents, strict=True)])
+
+
+def intents_by_question(data_dir: Path) -> dict[str, str]:
+    """Every dev question's intent (the main and the short-answer files)."""
+    found: dict[str, str] = {}
+    for name in ("qa_short_dev.jsonl", QA_FILE):
+        path = data_dir / name
+        if path.exists():
+            found.update({normalise(r["question"]): r["intent"] for r in load_jsonl(path)})
+    return found
+
+
+def check(data_dir: Path, features: str) -> None:
+    """The judge's own accuracy on reference answers it never trained on."""
+    rows = load_jsonl(data_dir / QA_FILE)
+    test = [r for r in rows if is_test_row(r["question"])]
+    kb = load_jsonl(data_dir / KB_FILE)
+    started = time.perf_counter()
+    judge = IntentJudge.train(data_dir, features=features)
+    trained = time.perf_counter() - started
+    held_out = judge.score([r["answer"] for r in test], [r["intent"] for r in test])
+    canonical = judge.score([r["answer"] for r in kb], [r["intent"] for r in kb])
+    print(f"features {features}; trained on {judge.trained_on} dev answers in {trained:.1f} s")
+    print(f"held-out reference answers (their questions never trained on): {held_out.describe()}")
+    print(f"knowledge-base answers (a style never trained on):            {canonical.describe()}")
+    wrong = [(r["intent"], p) for r, p in zip(kb, canonical.predicted, strict=True) if r["intent"] != p]
+    for truth, predicted in wrong:
+        print(f"  KB answer of {truth} read as {predicted}")
+
+
+def score_report(data_dir: Path, report_path: Path, features: str) -> None:
+    """Every side of a `supportbot eval` report, judged by intent; the questions' intents come
+    from the data, and the judge never trains on those questions."""
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    lookup = intents_by_question(data_dir)
+    sides = report["sides"]
+    questions = [e["question"] for e in next(iter(sides.values()))["examples"]]
+    missing = [q for q in questions if normalise(q) not in lookup]
+    if missing:
+        raise SystemExit(f"{len(missing)} questions are not in {data_dir} (first: {missing[0]!r})")
+    judge = IntentJudge.train(data_dir, exclude_questions=questions, features=features, keep_test_rows_out=False)
+    print(f"{report_path}: {len(questions)} questions; judge trained on {judge.trained_on} other dev answers")
+    for key, side in sides.items():
+        examples = side["examples"]
+        intents = [lookup[normalise(e["question"])] for e in examples]
+        result = judge.score([e["answer"] for e in examples], intents)
+        print(
+            f"  {side['name']} ({key}): intent judge {result.describe()}; "
+            f"report's headline {side['accuracy']:.1%}, lenient {side.get('lenient_accuracy', float('nan')):.1%}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, required=True, help="the Bitext dev folder (qa_dev.jsonl, support_kb.jsonl)"
+    )
+    parser.add_argument("--features", choices=["minilm", "tfidf"], default="minilm")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check", help="the judge's own accuracy on held-out reference answers")
+    scoring = commands.add_parser("score", help="score each side of a `supportbot eval` eval.json")
+    scoring.add_argument("report", type=Path)
+    args = parser.parse_args()
+    if args.command == "check":
+        check(args.data, args.features)
+    else:
+        score_report(args.data, args.report, args.features)
+
+
+if __name__ == "__main__":
+    main()
