@@ -145,9 +145,12 @@ def adapters() -> None:
 @click.argument("version")
 @friendly_errors
 def rollback(version: str) -> None:
-    """Make VERSION (any earlier one) the active adapter; running bots switch without a restart."""
-    from supportbot.adapters import AdapterRegistry
+    """Make VERSION (any earlier one) the active adapter; running bots switch without a restart.
 
-    _, store = open_store()
-    AdapterRegistry(store.redis, store.keys).activate(version)
+    With FINETUNED_BASE_URL the server loads VERSION first, under its own name; if it cannot, nothing switches."""
+    from supportbot.adapters import AdapterRegistry
+    from supportbot.lora_server import loader_from_settings
+
+    settings, store = open_store()
+    AdapterRegistry(store.redis, store.keys, prepare=loader_from_settings(settings)).activate(version)
     console.print(f"{version} is now the active adapter")

@@ -1,10 +1,11 @@
 """The adapter registry's shared side: versions, the active pointer, promotion and rollback.
 
 Every version stays in the registry. Promotion and rollback switch one Redis key (atomic: the
-previous adapter serves until the switch) and publish an event on which running bots hot-swap
-the adapter without a restart (and re-read the pointer after a reconnect and periodically, so a
-missed event only delays the swap). Artifacts live under ADAPTER_STORE: a local directory, or any
-fsspec URL so GPU workers on other machines can publish.
+previous adapter serves until the switch; an inference server loads the version before it) and
+publish an event on which running bots hot-swap the adapter without a restart (and re-read the
+pointer after a reconnect and periodically, so a missed event only delays the swap). Artifacts
+live under ADAPTER_STORE: a local directory, or any fsspec URL so GPU workers on other machines
+can publish.
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ class UnknownVersion(SupportbotError):
 
 
 class AdapterRegistry:
-    def __init__(self, client: Any, keys: Keys) -> None:
+    """``prepare(version)``, when given, runs before every switch and stops it by raising: with the
+    fine-tuned side on an inference server it loads the version there (``supportbot.lora_server``),
+    so no bot is told to ask for a name the server has not loaded."""
+
+    def __init__(self, client: Any, keys: Keys, prepare: Callable[[AdapterVersion], object] | None = None) -> None:
         self.redis = client
         self.keys = keys
+        self.prepare = prepare
 
     def next_version(self) -> str:
         return f"v{int(self.redis.incr(self.keys.adapter_counter))}"
@@ -69,6 +75,8 @@ class AdapterRegistry:
         if found is None:
             known = ", ".join(v.version for v in self.all()) or "none yet"
             raise UnknownVersion(f"no adapter version {version!r} (known: {known})")
+        if self.prepare is not None:
+            self.prepare(found)  # raises: the switch does not happen
         with self.redis.pipeline(transaction=True) as pipe:
             if found.status != "promoted":
                 found.status = "promoted"

@@ -16,11 +16,13 @@ from supportbot.base_model import resolve_base_model
 from supportbot.corrections import CorrectionService
 from supportbot.cost import PriceTable
 from supportbot.feedback import FeedbackService
+from supportbot.lora_server import loader_from_settings
 from supportbot.prompts import PromptSet, prompt_for_mode
 from supportbot.records import AdapterVersion, Variant
 from supportbot.redaction import Redactor
 from supportbot.redis_conn import connect
 from supportbot.responders import Responder
+from supportbot.responders.served import ServedResponder, build_served
 from supportbot.settings import Settings
 from supportbot.store import Store
 
@@ -43,6 +45,10 @@ class Services:
 
     def follow_adapter_switches(self) -> None:
         """Hot-swap the fine-tuned side's adapter whenever one is promoted or rolled back."""
+        served = self.ask.responders.get("finetuned")
+        if isinstance(served, ServedResponder):  # FINETUNED_BASE_URL: load there, then ask for the new name
+            self.adapters.watch(served.switch, loaded=served.adapter_version)
+            return
         model = self.local_model
         if model is None:
             return
@@ -83,18 +89,23 @@ def build_responders(
     adapters: AdapterRegistry | None = None,
     show_progress: bool = True,
     store: Store | None = None,
-) -> tuple[dict[Variant, Responder], LocalModel]:
+) -> tuple[dict[Variant, Responder], LocalModel | None]:
     from supportbot.responders.local import LocalPromptedResponder, LocalResponder
     from supportbot.responders.local_model import LocalModel
 
     prompts = PromptSet.load(settings.prompt_dir)
+    if settings.finetuned_base_url and settings.openai_base_url:  # both sides on servers: no local model
+        prompted_api = build_prompted(settings, prompts, settings.max_new_tokens, store)
+        return {"prompted": prompted_api, "finetuned": build_served(settings, adapters)}, None
     model = LocalModel(
         resolve_base_model(settings, show_progress=show_progress),
         dtype=settings.local_dtype,
         bf16=settings.hardware_bf16,
     )
     active = adapters.active() if adapters is not None else None
-    if settings.finetuned_adapter is not None:
+    if settings.finetuned_base_url:
+        pass  # the fine-tuned side is served elsewhere: this model only answers the prompted side
+    elif settings.finetuned_adapter is not None:
         model.load_adapter(settings.finetuned_adapter)
     elif active is not None:
         model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
@@ -110,6 +121,8 @@ def build_responders(
         "prompted": prompted,
         "finetuned": LocalResponder(model, settings.max_new_tokens, rate),
     }
+    if settings.finetuned_base_url:
+        responders["finetuned"] = build_served(settings, adapters)
     return responders, model
 
 
@@ -119,7 +132,7 @@ def build_services(
     show_progress: bool = True,
 ) -> Services:
     store = Store(connect(settings), settings.key_prefix)
-    adapters = AdapterRegistry(store.redis, store.keys)
+    adapters = AdapterRegistry(store.redis, store.keys, prepare=loader_from_settings(settings))
     local_model = None
     if responders is None:
         responders, local_model = build_responders(settings, adapters, show_progress, store=store)

@@ -57,6 +57,15 @@ def review(words: list[str], user: str, ack: Ack, client: WebClient, services: S
     announce_decision(client, services.store, correction)
 
 
+def rollback(services: Services, version: str) -> str:
+    """Activate ``version`` (loaded on FINETUNED_BASE_URL first, when set); the outcome, for the admin."""
+    try:
+        services.adapters.activate(version)
+    except SupportbotError as exc:
+        return f":warning: {exc}"
+    return f":rewind: {version} is now the active adapter; every bot switches without a restart."
+
+
 def register(app: App, services: Services, is_admin: Any) -> None:
     @app.command(COMMAND)
     def handle(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -86,11 +95,11 @@ def register(app: App, services: Services, is_admin: Any) -> None:
                 ack(text=":no_entry: Only admins can roll back (ADMIN_USERS).")
             elif len(words) != 2:
                 ack(text="Usage: `/supportbot rollback VERSION`, e.g. `/supportbot rollback v3`")
+            elif services.adapters.prepare is not None:
+                # Loading the version on the inference server can outlast Slack's 3 s: ack first.
+                ack(text=f":hourglass_flowing_sand: Loading {words[1]} on the fine-tuned model server…")
+                respond(text=rollback(services, words[1]), response_type="ephemeral")
             else:
-                try:
-                    services.adapters.activate(words[1])
-                    ack(text=f":rewind: {words[1]} is now the active adapter; every bot switches without a restart.")
-                except SupportbotError as exc:
-                    ack(text=f":warning: {exc}")
+                ack(text=rollback(services, words[1]))
         else:
             ack(text=HELP)
