@@ -124,6 +124,18 @@ def answer_message(label: str, answer: Answer, show_stats: bool = True) -> dict[
     return {"text": fallback, "blocks": blocks}
 
 
+PLACEHOLDER_TEXT = ":hourglass_flowing_sand: _Answering…_"
+
+
+def placeholder_message(label: str) -> dict[str, Any]:
+    """What an answer's message shows until the answer replaces it: the label and nothing that
+    tells one side from the other (in blind mode both differ only in "A" / "B")."""
+    return {
+        "text": f"{escape(label)}: answering…",
+        "blocks": [_context(f"*{escape(label)}*"), _section(PLACEHOLDER_TEXT)],
+    }
+
+
 def warning_message(label: str, error: str) -> dict[str, Any]:
     text = f":warning: *{escape(label)}* could not answer: {escape(error)}"
     return {"text": text, "blocks": [_section(text)]}

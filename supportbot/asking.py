@@ -1,14 +1,17 @@
 """Ask both models one question: validate it, run the responders concurrently, store the results.
 
-Slack-free, so the bot and the CLI share it.
+Each side's outcome is handed on the moment it is ready (:meth:`Asking.as_ready`), so a fast side
+is never held back by a slow one. Slack-free, so the bot and the CLI share it.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from supportbot.errors import InvalidQuestion, ResponderError
@@ -101,37 +104,39 @@ class AskService:
             return BLIND_LABELS[question.order.index(variant)]
         return self.responders[variant].label
 
+    def start(self, question: Question, variants: list[Variant] | None = None) -> Asking:
+        """Start the responders (all, or ``variants``) on ``question``; nothing waits here."""
+        wanted = [v for v in question.order if variants is None or v in variants]
+        futures = {variant: self.pool.submit(self.responders[variant].answer, question.text) for variant in wanted}
+        return Asking(self, question, futures, time.monotonic() + self.responder_timeout_s)
+
     def answer(self, question: Question, variants: list[Variant] | None = None) -> list[Outcome]:
         """Both responders (or ``variants``) answer concurrently; outcomes in presentation order."""
-        wanted = [v for v in question.order if variants is None or v in variants]
-        futures: dict[Variant, Future[Answer]] = {
-            variant: self.pool.submit(self.responders[variant].answer, question.text) for variant in wanted
-        }
-        wait(futures.values(), timeout=self.responder_timeout_s)
-        outcomes = []
-        for variant in wanted:
-            future = futures[variant]
-            label = self.label_for(question, variant)
-            outcome = Outcome(variant, label)
-            if not future.done():
-                future.cancel()
-                outcome.error = f"no answer within {self.responder_timeout_s:g} s"
-            elif (exc := future.exception()) is not None:
-                outcome.error_id = uuid.uuid4().hex[:8]
-                outcome.error = f"{exc} (error id {outcome.error_id})"
-                if isinstance(exc, ResponderError):
-                    log.warning("responder %s failed, error id %s: %s", variant, outcome.error_id, exc)
-                else:
-                    log.error("responder %s crashed, error id %s", variant, outcome.error_id, exc_info=exc)
+        outcomes = {outcome.variant: outcome for outcome in self.start(question, variants).as_ready()}
+        return [outcomes[variant] for variant in question.order if variant in outcomes]
+
+    def outcome(self, question: Question, variant: Variant, future: Future[Answer]) -> Outcome:
+        """What one side's finished (or abandoned) future amounts to; a failure is stored."""
+        label = self.label_for(question, variant)
+        outcome = Outcome(variant, label)
+        if not future.done():
+            future.cancel()
+            outcome.error = f"no answer within {self.responder_timeout_s:g} s"
+        elif (exc := future.exception()) is not None:
+            outcome.error_id = uuid.uuid4().hex[:8]
+            outcome.error = f"{exc} (error id {outcome.error_id})"
+            if isinstance(exc, ResponderError):
+                log.warning("responder %s failed, error id %s: %s", variant, outcome.error_id, exc)
             else:
-                answer = future.result()
-                answer.question_id = question.id
-                answer.label = label
-                outcome.answer = answer
-            if outcome.error:
-                self.store.save_failure(Failure(variant, outcome.error, question.id))
-            outcomes.append(outcome)
-        return outcomes
+                log.error("responder %s crashed, error id %s", variant, outcome.error_id, exc_info=exc)
+        else:
+            answer = future.result()
+            answer.question_id = question.id
+            answer.label = label
+            outcome.answer = answer
+        if outcome.error:
+            self.store.save_failure(Failure(variant, outcome.error, question.id))
+        return outcome
 
     def record(self, answer: Answer) -> None:
         """Store an answer before it is posted, so a failed post or a crash loses nothing."""
@@ -142,3 +147,29 @@ class AskService:
         answer.channel = channel
         answer.ts = ts
         self.store.mark_posted(answer)
+
+
+class Asking:
+    """The responders at work on one question: their outcomes, each as soon as it is ready."""
+
+    def __init__(
+        self, service: AskService, question: Question, futures: dict[Variant, Future[Answer]], deadline: float
+    ) -> None:
+        self.service = service
+        self.question = question
+        self.futures = futures
+        self.deadline = deadline  # time.monotonic() past which a side has timed out
+
+    def as_ready(self) -> Iterator[Outcome]:
+        """Outcomes in the order the sides finish; sides still running at the deadline come last,
+        as timeouts. A slow side never holds back a fast one."""
+        variant_of = {future: variant for variant, future in self.futures.items()}
+        left = set(self.futures)
+        try:
+            for future in as_completed(variant_of, timeout=max(0.0, self.deadline - time.monotonic())):
+                left.discard(variant_of[future])
+                yield self.service.outcome(self.question, variant_of[future], future)
+        except TimeoutError:
+            pass
+        for variant in [v for v in self.question.order if v in left]:
+            yield self.service.outcome(self.question, variant, self.futures[variant])

@@ -49,6 +49,8 @@ class Question:
     # Presentation order: variants in the order they are shown; labels parallel to it.
     order: list[Variant] = field(default_factory=lambda: list(VARIANTS))
     blind: bool = False
+    # variant -> ts of the placeholder message its answer replaces in place (in ``channel``)
+    placeholders: dict[str, str] = field(default_factory=dict)
     id: str = field(default_factory=new_id)
     created_at: float = field(default_factory=time.time)
 
@@ -62,6 +64,7 @@ class Question:
             "source": self.source,
             "order": list(self.order),
             "blind": self.blind,
+            "placeholders": dict(self.placeholders),
             "created_at": self.created_at,
         }
 
@@ -76,6 +79,7 @@ class Question:
             source=data.get("source", "slack"),
             order=list(data.get("order", VARIANTS)),
             blind=bool(data.get("blind", False)),
+            placeholders=dict(data.get("placeholders") or {}),
             created_at=float(data["created_at"]),
         )
 

@@ -82,6 +82,7 @@ def test_with_a_slack_token_the_review_message_is_updated_and_the_author_told(co
     store, alice, _ = corrections
     alice.review_channel, alice.review_ts = "C0REVIEWS", "1700000000.000100"
     store.save(alice)
+    slack_stub.add_message("C0REVIEWS", "1700000000.000100")  # the review message the bot posted
     result = run("review", "approve", alice.id)
     assert result.exit_code == 0, result.output
     assert "the author was told in Slack" in flat(result)

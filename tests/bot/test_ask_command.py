@@ -1,9 +1,9 @@
 """/ask through the Bolt app: signed requests in, Web API calls out to the local stand-in."""
 
-import json
 import time
 
 from tests.support.signing import slash_command_body
+from tests.support.waiting import eventually
 
 
 def test_ask_acks_then_posts_question_and_two_threaded_answers(bolt):
@@ -12,34 +12,36 @@ def test_ask_acks_then_posts_question_and_two_threaded_answers(bolt):
     assert response.status == 200
     assert response.body == ""
 
-    root, *answers = bolt.stub.wait_for("chat.postMessage", 3)
+    shown = bolt.stub.wait_for_answers(2)
+    root, *placeholders = bolt.posts()
     assert root.params["channel"] == "C0SUPPORT"
     assert "thread_ts" not in root.params
     assert root.params["text"] == "<@U0ASKER> asked: How do I cancel my order?"
+    assert len(placeholders) == 2  # the answers replaced them: nothing else was posted
 
     questions = bolt.services.store.redis.zrange(bolt.services.store.keys.questions, 0, -1)
     question = bolt.services.store.get_question(questions[0])
     assert question.channel == "C0SUPPORT"
     assert question.thread_ts == root.response["ts"]
-    labels = []
-    for call in answers:
+    for call in placeholders:
         assert call.params["channel"] == "C0SUPPORT"
         assert call.params["thread_ts"] == question.thread_ts
         assert call.headers["Authorization"] == "Bearer xoxb-test-token"
-        blocks = call.params["blocks"]
-        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-        labels.append(blocks[0]["elements"][0]["text"])
-        assert blocks[-1]["type"] == "actions"
-    assert labels == ["*Prompted (local tiny-llama)*", "*Fine-tuned (base model, no adapter yet)*"]
+    assert [m.ts for m in shown] == [call.response["ts"] for call in placeholders]
+    assert [m.label for m in shown] == ["*Prompted (local tiny-llama)*", "*Fine-tuned (base model, no adapter yet)*"]
+    assert all(m.blocks[-1]["type"] == "actions" and m.updates == 1 for m in shown)
+    assert bolt.stub.thread_messages(question.thread_ts) == shown
 
-    # Each posted answer maps back from its (channel, ts), so a reaction finds exactly one answer.
-    deadline = time.monotonic() + 10
-    while len(bolt.services.store.answers_for_question(question.id)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    stored = bolt.services.store.answers_for_question(question.id)
+    # Each answer maps back from its message's (channel, ts), so a reaction finds exactly one answer.
+    def stored_in_order():  # stored as each arrived; shown in presentation order
+        answers = {a.variant: a for a in bolt.services.store.answers_for_question(question.id)}
+        return [answers[v] for v in question.order if v in answers]
+
+    eventually(lambda: [a.ts for a in stored_in_order()], [m.ts for m in shown])
+    stored = stored_in_order()
     assert [a.variant for a in stored] == ["prompted", "finetuned"]
-    assert len({a.ts for a in stored}) == 2
-    for answer in stored:
+    for answer, message in zip(stored, shown, strict=True):
+        assert message.answer_id == answer.id
         assert bolt.services.store.answer_for_message("C0SUPPORT", answer.ts).id == answer.id
         assert answer.usage.completion_tokens > 0
 

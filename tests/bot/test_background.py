@@ -39,7 +39,8 @@ def test_many_slow_questions_never_block_the_next_ack(settings, slack_stub, slow
     statuses = [bolt.dispatch(slash_command_body(f"Question {i}?", slack_stub.response_url)).status for i in range(15)]
     assert statuses == [200] * 15
     slow_openai.set()  # let the prompted side fail fast now; the answers then drain
-    slack_stub.wait_for("chat.postMessage", 15 * 3, timeout=120)  # 15 roots, 15 answers, 15 warnings
+    slack_stub.wait_for("chat.postMessage", 15 * 3, timeout=120)  # 15 roots, 30 placeholders
+    slack_stub.wait_for("chat.update", 15 * 2, timeout=120)  # filled: 15 answers, 15 warnings
     background.shutdown()
 
 

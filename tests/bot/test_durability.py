@@ -9,9 +9,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from bot.answering import new_job, run_job
 from bot.app import build_app
 from bot.background import Background
 from bot.blocks import CORRECTION_CALLBACK
+from bot.posting import post_placeholders
+from supportbot.records import Answer, Question, Usage
 from supportbot.services import build_services
 from supportbot.settings import load_settings
 from supportbot.spool import Spool
@@ -27,12 +30,13 @@ SECRET_DETAIL = "Traceback: KeyError at /srv/internal/model_pool.py line 42, api
 
 def test_a_rate_limited_post_is_retried_after_retry_after(bolt):
     bolt.stub.http_error("chat.postMessage", 429, times=2)
+    bolt.stub.http_error("chat.update", 429)
     bolt.dispatch(event_body(mention("<@U0BOTUSER> where is my refund?")))
-    posts = bolt.stub.wait_for("chat.postMessage", 2, timeout=60)
-    assert bolt.stub.refused == [("chat.postMessage", 429), ("chat.postMessage", 429)]
-    assert len(posts) == 2  # both answers arrived, none lost to the 429s
-    stored = bolt.services.store.answers_between(0, float("inf"))
-    assert sorted(a.ts is not None for a in stored) == [True, True]
+    shown = bolt.stub.wait_for_answers(2, timeout=60)  # both answers arrived, none lost to the 429s
+    assert bolt.stub.refused == [("chat.postMessage", 429), ("chat.postMessage", 429), ("chat.update", 429)]
+    assert len(bolt.posts()) == 2  # the two placeholders, each posted once
+    store = bolt.services.store
+    eventually(lambda: sorted(a.ts for a in store.answers_between(0, float("inf"))), sorted(m.ts for m in shown))
 
 
 def test_a_server_error_from_slack_is_retried(bolt):
@@ -43,13 +47,65 @@ def test_a_server_error_from_slack_is_retried(bolt):
 
 
 def test_answers_are_stored_before_they_are_posted(bolt):
-    bolt.stub.fail("chat.postMessage", "channel_not_found")
-    bolt.stub.fail("chat.postMessage", "channel_not_found")
+    for _ in range(4):  # the two placeholders, then the answers posted without them
+        bolt.stub.fail("chat.postMessage", "channel_not_found")
     bolt.dispatch(event_body(mention("<@U0BOTUSER> how do I return an item?")))
     store = bolt.services.store
     answers = eventually(lambda: len(store.answers_between(0, float("inf"))), 2)
     assert answers == 2
     assert [a.ts for a in store.answers_between(0, float("inf"))] == [None, None]  # kept, though never posted
+
+
+def restarted_job(bolt: Bolt, text: str) -> tuple[dict, Question]:
+    """A question a bot died on after posting its placeholders (as the real one does, through the
+    Web API), before any answer was shown: what the restarted bot finds."""
+    thread = "1700000002.000200"
+    job = new_job("message", text, "U0ASKER", "C0SUPPORT", key=f"C0SUPPORT/{thread}", thread_ts=thread)
+    question = bolt.services.ask.new_question(text, "U0ASKER", "C0SUPPORT", thread_ts=thread, question_id=job["id"])
+    post_placeholders(bolt.app.client, bolt.services.ask, question, list(question.order))
+    return job, question
+
+
+def test_a_bot_restarted_after_posting_placeholders_fills_them_and_posts_nothing_new(bolt):
+    job, question = restarted_job(bolt, "Where is my parcel?")
+    placeholders = [call.response["ts"] for call in bolt.posts()]
+    assert bolt.services.store.get_question(question.id).placeholders == dict(
+        zip(question.order, placeholders, strict=True)
+    )
+
+    run_job(job, bolt.app.client, bolt.services)  # the restarted bot runs the job again
+    run_job(job, bolt.app.client, bolt.services)  # and a third time: still nothing new
+    assert len(bolt.posts()) == 2
+    shown = bolt.stub.wait_for_answers(2)
+    assert [m.ts for m in shown] == placeholders and [m.updates for m in shown] == [1, 1]
+    stored = bolt.services.store.answers_for_question(question.id)
+    assert sorted(a.ts for a in stored) == placeholders and len(stored) == 2
+
+
+def test_an_answer_stored_but_not_shown_fills_its_placeholder_without_being_asked_again(bolt):
+    job, question = restarted_job(bolt, "Can I change my address?")
+    kept = Answer("finetuned", "Yes, in your account settings.", "m", Usage(3, 7), 0.5, None, question_id=question.id)
+    kept.label = "Fine-tuned (base model, no adapter yet)"
+    bolt.services.ask.record(kept)  # generated and stored; the bot died before chat.update
+    run_job(job, bolt.app.client, bolt.services)
+    shown = {m.answer_id: m for m in bolt.stub.wait_for_answers(2)}
+    assert shown[kept.id].ts == question.placeholders["finetuned"]
+    assert "in your account settings" in shown[kept.id].text
+    assert len(bolt.services.store.answers_for_question(question.id)) == 2  # the prompted side only was asked
+    assert len(bolt.posts()) == 2
+
+
+def test_a_placeholder_deleted_in_slack_is_logged_and_its_answer_kept(bolt, caplog):
+    job, question = restarted_job(bolt, "Where is my refund?")
+    prompted_ts = question.placeholders[question.order[0]]
+    bolt.stub.messages.pop(("C0SUPPORT", prompted_ts))  # someone deleted it
+    with caplog.at_level(logging.ERROR):
+        run_job(job, bolt.app.client, bolt.services)
+    assert "message_not_found" in caplog.text
+    assert len(bolt.stub.wait_for_answers(1)) == 1 and len(bolt.posts()) == 2
+    answers = {a.variant: a for a in bolt.services.store.answers_for_question(question.id)}
+    assert answers[question.order[0]].ts is None  # stored, not shown: nothing lost
+    assert answers[question.order[1]].ts == question.placeholders[question.order[1]]
 
 
 # An OpenAI-compatible endpoint that fails with internals in its error body.
@@ -71,8 +127,9 @@ def test_a_backend_error_is_posted_as_an_error_id_with_the_details_in_the_log(br
     bolt = broken_prompted_bolt
     with caplog.at_level(logging.WARNING):
         bolt.dispatch(event_body(mention("<@U0BOTUSER> where is my parcel?")))
-        posts = bolt.stub.wait_for("chat.postMessage", 2, timeout=60)
-    warning = next(call.params["text"] for call in posts if "could not answer" in call.params["text"])
+        bolt.stub.wait_for_answers(1, timeout=60)
+        updates = bolt.stub.wait_for("chat.update", 2, timeout=60)
+    warning = next(call.params["text"] for call in updates if "could not answer" in call.params["text"])
     assert "sk-live" not in warning and "Traceback" not in warning and "model_pool" not in warning
     error_id = re.search(r"error id `([0-9a-f]{8})`", warning).group(1)
     assert error_id in caplog.text and "model_pool.py" in caplog.text  # the details, for the team
@@ -106,7 +163,7 @@ def outage_bolt(monkeypatch, tmp_path, tiny_env, slack_env, slack_stub) -> Itera
 def test_corrections_made_while_redis_is_down_are_kept_and_stored_once_it_is_back(outage_bolt):
     bolt, server = outage_bolt
     bolt.dispatch(event_body(mention("<@U0BOTUSER> how do I get a refund?", ts="1700000001.000100")))
-    bolt.stub.wait_for("chat.postMessage", 2, timeout=60)
+    bolt.stub.wait_for_answers(2, timeout=60)
     answer_id = eventually(lambda: len(bolt.services.store.answers_between(0, float("inf"))), 2) and (
         bolt.services.store.answers_between(0, float("inf"))[0].id
     )
@@ -131,7 +188,7 @@ def test_corrections_made_while_redis_is_down_are_kept_and_stored_once_it_is_bac
     eventually(lambda: len(store.corrections.with_status("approved")), 2, timeout=30)
     texts = sorted(c.text for c in store.corrections.with_status("approved"))
     assert texts == ["Refunds go back to the card you paid with.", "Refunds take 5 days."]
-    assert len(spool) == 0
+    eventually(lambda: len(spool), 0)  # each entry leaves the spool just after it is applied
 
 
 def test_blank_secrets_stop_start_up_with_a_clear_message(monkeypatch):

@@ -20,13 +20,7 @@ def ask_and_get_answers(bolt):
             }
         )
     )
-    calls = bolt.stub.wait_for("chat.postMessage", 2)
-    answers = []
-    for call in calls:
-        blocks = call.params["blocks"]
-        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-        answers.append((blocks[-1]["elements"][0]["value"], call.response["ts"], blocks))
-    return answers
+    return [(message.answer_id, message.ts, message.blocks) for message in bolt.stub.wait_for_answers(2)]
 
 
 def test_votes_are_recorded_once_per_person(bolt):

@@ -1,6 +1,5 @@
 """👍/👎 reactions through the Bolt app: votes map to exactly one answer; retries never double count."""
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.support.signing import event_body, reaction_body
@@ -8,7 +7,7 @@ from tests.support.waiting import eventually, settle
 
 
 def ask(bolt) -> list[tuple[str, str]]:
-    """Mention the bot; return (answer id, message ts) of the two posted answers."""
+    """Mention the bot; return (answer id, message ts) of the two answers shown."""
     bolt.dispatch(
         event_body(
             {
@@ -21,14 +20,9 @@ def ask(bolt) -> list[tuple[str, str]]:
             event_id="Ev0ASK",
         )
     )
-    calls = bolt.stub.wait_for("chat.postMessage", 2)
+    shown = bolt.stub.wait_for_answers(2)  # the placeholders, each updated with its answer
     bolt.services.ask.pool.shutdown(wait=True)  # answers stored before we react
-    out = []
-    for call in calls:
-        blocks = call.params["blocks"]
-        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
-        answer_id = blocks[-1]["elements"][0]["value"]
-        out.append((answer_id, call.response["ts"]))
+    out = [(message.answer_id, message.ts) for message in shown]
     wait_stored(bolt, [a for a, _ in out])
     return out
 

@@ -5,6 +5,11 @@ every request's parameters must be ones the spec declares for the method, and ev
 checked against the method's response schema before it is sent. It records every call so tests
 can assert on what was posted. ``fail(method, error)`` makes the next call of a method fail with
 one of the errors the spec lists for it.
+
+It also keeps the messages as Slack would show them: ``chat.postMessage`` adds one, ``chat.update``
+replaces its text and blocks in place (and answers ``message_not_found`` for a message it never
+posted), so tests can read a thread's final state with :meth:`SlackStub.thread_messages` and wait for the
+answers shown in it with :meth:`SlackStub.wait_for_answers`.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import itertools
 import json
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -78,6 +83,37 @@ class Call:
     at: float = field(default_factory=time.monotonic)
 
 
+@dataclass
+class Message:
+    """A message as Slack shows it now: posted once, maybe updated since."""
+
+    channel: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    blocks: list[dict[str, Any]]
+    updates: int = 0  # how many times chat.update replaced it
+
+    @property
+    def answer_id(self) -> str | None:
+        """The answer whose feedback buttons the message carries (None: not an answer, yet)."""
+        for block in self.blocks:
+            if block.get("type") == "actions" and str(block.get("block_id", "")).startswith("feedback:"):
+                return str(block["elements"][0]["value"])
+        return None
+
+    @property
+    def label(self) -> str | None:
+        """The label shown above an answer or placeholder (its first context block), if any."""
+        first = self.blocks[0] if self.blocks else {}
+        return first["elements"][0]["text"] if first.get("type") == "context" else None
+
+
+def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
 class SlackStub:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -87,6 +123,7 @@ class SlackStub:
         self.responses: list[dict[str, Any]] = []  # bodies POSTed to response_url
         self.groups: dict[str, list[str]] = {}  # user group id -> members, for usergroups.users.list
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {filename, length, data, ...}
+        self.messages: dict[tuple[str, str], Message] = {}  # (channel, ts) -> the message as shown now
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -143,6 +180,31 @@ class SlackStub:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} response_url posts, got {len(self.responses)}")
 
+    def shown(self) -> list[Message]:
+        """Every message as Slack shows it now (copies), oldest first."""
+        with self._lock:
+            return sorted((replace(m, blocks=list(m.blocks)) for m in self.messages.values()), key=lambda m: m.ts)
+
+    def thread_messages(self, thread_ts: str) -> list[Message]:
+        """The messages in a thread as Slack shows them now, oldest first (the root excluded)."""
+        return [m for m in self.shown() if m.thread_ts == thread_ts]
+
+    def add_message(self, channel: str, ts: str, text: str = "") -> None:
+        """A message posted before the test began (so it can be updated)."""
+        with self._lock:
+            self.messages[(channel, ts)] = Message(channel, ts, None, text, [])
+
+    def wait_for_answers(self, count: int, timeout: float = 60.0) -> list[Message]:
+        """The first ``count`` messages that show an answer (feedback buttons), oldest first,
+        once that many do: posted as answers or placeholders updated with one."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            answers = [m for m in self.shown() if m.answer_id]
+            if len(answers) >= count:
+                return answers[:count]
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} answers shown, got {len(answers)}")
+
     def next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
 
@@ -186,10 +248,18 @@ class SlackStub:
             if params.get("thread_ts"):
                 message["thread_ts"] = params["thread_ts"]
             body = {"ok": True, "channel": channel, "ts": ts, "message": message}
+            with self._lock:
+                shown = Message(channel, ts, params.get("thread_ts"), params.get("text", ""), _blocks(params))
+                self.messages[(channel, ts)] = shown
         elif method == "chat.postEphemeral":
             body = {"ok": True, "message_ts": self.next_ts()}
         elif method == "chat.update":
             text = params.get("text", "")
+            with self._lock:
+                shown = self.messages.get((params["channel"], params["ts"]))
+                if shown is None:
+                    return {"ok": False, "error": "message_not_found"}
+                shown.text, shown.blocks, shown.updates = text, _blocks(params), shown.updates + 1
             body = {
                 "ok": True,
                 "channel": params["channel"],
