@@ -44,11 +44,14 @@ def docker_config(tmp_path_factory: pytest.TempPathFactory) -> str | None:
 
 
 def compose(docker_config: str | None, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`docker compose` on the project's file, with only ``env`` for its variables: an empty
+    --env-file stands in for a developer's own .env."""
     environment = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **(env or {})}
     if docker_config:
         environment["DOCKER_CONFIG"] = docker_config
+    project = ["--project-directory", str(PROJECT), "-f", str(COMPOSE_FILE), "--env-file", os.devnull]
     return subprocess.run(
-        ["docker", "compose", "--project-directory", str(PROJECT), "-f", str(COMPOSE_FILE), *args],
+        ["docker", "compose", *project, *args],
         capture_output=True,
         text=True,
         env=environment,
@@ -72,7 +75,8 @@ def test_the_default_stack_is_redis_two_bots_a_proxy_and_a_cpu_worker(docker_con
 
     redis = config["services"]["redis"]
     command = " ".join(redis["command"])
-    assert "--appendonly yes" in command and '--requirepass "$$REDIS_PASSWORD"' in command  # $$: the shell in the container reads it
+    # $$ is Compose's escape: the shell in the container reads the variable, the password is not in the file
+    assert "--appendonly yes" in command and '--requirepass "$$REDIS_PASSWORD"' in command
     assert redis["environment"]["REDIS_PASSWORD"] == "s3cret-hex"
     assert {"source": "redis-data", "target": "/data"}.items() <= redis["volumes"][0].items()
     assert redis["healthcheck"]["test"][0] == "CMD-SHELL"
