@@ -143,3 +143,28 @@ def test_ratios_compare_backends_and_quantizations_that_both_ran():
         "unsloth/peft peak memory (lora)": 0.5,
         "qlora/lora peak memory (unsloth)": 0.6,
     }
+
+
+def test_vllm_is_started_with_lora_on_runtime_loading_allowed_and_v1_loaded(tmp_path):
+    """vLLM itself runs only on the GPU machine: a stand-in executable records how it is started."""
+    gpu_check = load_driver()
+    record = tmp_path / "argv.json"
+    fake = tmp_path / "vllm"
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"json.dump({{'argv': sys.argv[1:], 'runtime': os.environ.get('VLLM_ALLOW_RUNTIME_LORA_UPDATING')}}, "
+        f"open({str(record)!r}, 'w'))\nprint('engine failed to start')\nsys.exit(3)\n"
+    )
+    fake.chmod(0o755)
+    adapter = tmp_path / "adapter"
+    process = gpu_check.start_vllm(str(fake), Path("/models/smol"), ("supportbot-v1", adapter), 8123, tmp_path)
+    with pytest.raises(gpu_check.CheckError, match="vllm serve exited with 3:\nengine failed to start"):
+        gpu_check.wait_healthy("http://127.0.0.1:8123/v1", process, tmp_path / "vllm.log", timeout_s=60)
+    started = json.loads(record.read_text())
+    assert started["runtime"] == "True"
+    argv = started["argv"]
+    assert argv[:2] == ["serve", "/models/smol"] and "--enable-lora" in argv
+    flags = {argv[i]: argv[i + 1] for i in range(2, len(argv) - 1) if argv[i].startswith("--")}
+    assert flags["--lora-modules"] == f"supportbot-v1={adapter}"
+    assert flags["--served-model-name"] == "SmolLM2-135M-Instruct" and flags["--port"] == "8123"
+    assert int(flags["--max-lora-rank"]) >= 16 and int(flags["--max-loras"]) >= 2
