@@ -5,6 +5,7 @@ supportbot ask "How do I cancel my order?"
 supportbot serve --http --port 3000
 supportbot import path/to/qa.jsonl && supportbot dataset build
 supportbot train / eval / demo / digest / worker / adapters / rollback
+supportbot simulate  (the learning loop, end to end, against a Slack stand-in)
 supportbot review [list | approve ID | reject ID]
 """
 
@@ -16,7 +17,7 @@ import sys
 
 import click
 
-from cli import ask, data, reports, review, serve, training
+from cli import ask, data, reports, review, serve, simulate, training
 from cli import models as models_group
 
 
@@ -45,6 +46,7 @@ for command in (
     reports.eval_,
     reports.digest,
     reports.demo,
+    simulate.simulate,
     review.review,
     serve.serve,
 ):

@@ -32,6 +32,7 @@ from supportbot.errors import ConfigError
 from supportbot.examples import count_since, eligible_examples
 from supportbot.settings import Settings
 from supportbot.store import Store
+from supportbot.training_lock import TrainingLock
 
 log = logging.getLogger(__name__)
 CLAIM_TTL_S = 8 * 24 * 3600  # a fire time's record outlives the longest schedule's period (weekly)
@@ -222,6 +223,10 @@ class RetrainSchedule(OncePerFire):
         super().__init__(settings, store, trigger or retrain_trigger(settings), tolerance_s, policy=policy)
 
     def run(self, fired: datetime) -> str:
+        if TrainingLock(self.store.redis, self.store.keys).held():
+            # A frequent cron (every minute) must not queue a run per fire time while one trains.
+            log.info("scheduled retraining at %s skipped: a training is running", fired.isoformat())
+            return "skipped"
         since = AdapterRegistry(self.store.redis, self.store.keys).last_trained_at()
         fresh = count_since(eligible_examples(self.store, self.settings.min_upvoters), since)
         if fresh < self.settings.min_new_examples:
