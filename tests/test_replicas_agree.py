@@ -1,31 +1,36 @@
 """Replicas agree: two `supportbot serve --http` processes and one `supportbot worker` on one Redis.
 
 Votes sent to either replica count once, each scheduled fire time runs on one replica only, and a
-promotion reaches both replicas. Real processes, real Redis, the tiny model, the Web API stand-in.
+promotion reaches both replicas, answering in-process or from an inference server (a stand-in
+shaped by vLLM's API). Real processes, real Redis, the tiny model, the Web API stand-in.
 Each step prints what it counted (shown with ``pytest -s``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cli.main import main
 from supportbot.adapters import AdapterRegistry
-from supportbot.records import Answer, Question, Usage
+from supportbot.lora_server import LoraServer
+from supportbot.records import AdapterVersion, Answer, Question, Usage
 from supportbot.store import Store
 from tests.support.paths import BITEXT
 from tests.support.processes import BotProcess
 from tests.support.replicas import TrainingWorker, start_together
+from tests.support.servers import json_server
 from tests.support.signing import action_body, reaction_body, slash_command_body
+from tests.support.vllm_standin import VllmStandIn
 from tests.support.waiting import eventually
 from trainer.importer import Mapping, parse
 
-pytestmark = pytest.mark.slow
 ADMIN = "U0ADMIN"
 
 
@@ -84,6 +89,7 @@ def posted_answer(store: Store, redis_client) -> Answer:
     return answer
 
 
+@pytest.mark.slow  # a training run and up to a minute's wait for the cron
 def test_two_replicas_and_a_worker_agree(stack, slack_stub, redis_client, tmp_path):
     (a, b), _worker = stack
     up = time.time()  # both replicas listen from here on
@@ -165,3 +171,67 @@ def test_two_replicas_and_a_worker_agree(stack, slack_stub, redis_client, tmp_pa
     assert labels == ["Fine-tuned v1"]
     switches = [replica.log.read_text().count("loaded adapter v1 from") for replica in (a, b)]
     assert switches == [1, 1]  # each replica switched once, in place
+
+
+PROMPTED_REPLY = {
+    "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "prompted answer"}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 2},
+}
+
+
+def fake_adapter(registry: AdapterRegistry, root: Path) -> AdapterVersion:
+    version = registry.next_version()
+    (root / version).mkdir(parents=True)
+    (root / version / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}))
+    adapter = AdapterVersion(version, "SmolLM2-135M-Instruct", "snap", str(root / version), "test")
+    registry.save(adapter)
+    return adapter
+
+
+def asks_for(replica: BotProcess, name: str) -> int:
+    """How many times the replica logged switching its fine-tuned side to ``name``."""
+    return " ".join(replica.log.read_text().split()).count(f"asks {replica.env['FINETUNED_BASE_URL']} for {name}")
+
+
+def test_replicas_on_an_inference_server_switch_together_and_never_reload_a_name(
+    settings, slack_stub, redis_client, tmp_path, monkeypatch
+):
+    vllm = VllmStandIn().start()
+    keys = Store(redis_client).keys
+    registry = AdapterRegistry(redis_client, keys, prepare=LoraServer(vllm.url).ensure_loaded)
+    v1, v2 = fake_adapter(registry, tmp_path / "adapters"), fake_adapter(registry, tmp_path / "adapters")
+    registry.activate("v1")  # loaded on the server before the replicas start
+    with json_server(PROMPTED_REPLY) as (prompted_url, _):
+        monkeypatch.setenv("FINETUNED_BASE_URL", vllm.url)  # for the replicas and `supportbot rollback`
+        monkeypatch.setenv("OPENAI_BASE_URL", prompted_url)  # both sides on servers: the replicas load no model
+        env = {**os.environ, "TRAINING_WORKER": "external"}
+        replicas = [BotProcess(tmp_path / f"replica-{n}.log", env={**env, "SUPPORTBOT_DATA_DIR": str(tmp_path / n)})
+                    for n in ("a", "b")]  # fmt: skip
+        try:
+            a, b = start_together(replicas)
+            assert [asks_for(r, "supportbot-v1") for r in (a, b)] == [1, 1]  # the active version, read at start
+            # A promotion by a process that does not load (as the worker's gate today): each replica
+            # loads v2 before it asks for it; the one that comes second finds it loaded.
+            AdapterRegistry(redis_client, keys).activate("v2")
+            wait_until(lambda: [asks_for(r, "supportbot-v2") for r in (a, b)] == [1, 1], 60, "both on supportbot-v2")
+            loads_after_v2 = vllm.loads()
+            # A rollback by the CLI: it finds v1 still loaded (never reloaded), and both switch back.
+            result = CliRunner().invoke(main, ["rollback", "v1"])
+            assert result.exit_code == 0, result.output
+            wait_until(lambda: [asks_for(r, "supportbot-v1") for r in (a, b)] == [2, 2], 60, "both back on v1")
+            asked_before = len(vllm.asked())
+            for i, replica in enumerate((a, b, a, b)):
+                assert replica.post(slash_command_body(f"Question {i}: my parcel?", slack_stub.response_url))[0] == 200
+            slack_stub.wait_for_answers(8, timeout=60)
+        finally:
+            for replica in replicas:
+                replica.stop()
+            vllm.stop()
+    print(f"\nloads on the server: {vllm.loads()}; asked after the rollback: {vllm.asked()[asked_before:]}")
+    assert loads_after_v2[0] == {"lora_name": "supportbot-v1", "lora_path": v1.uri}
+    v2_load = {"lora_name": "supportbot-v2", "lora_path": v2.uri}
+    assert loads_after_v2[1:] in ([v2_load], [v2_load, v2_load])  # the second, if it came, was "already loaded"
+    assert vllm.loads() == loads_after_v2  # the rollback loaded nothing
+    assert vllm.asked()[asked_before:] == ["supportbot-v1"] * 4
+    assert vllm.loaded == {"supportbot-v1": v1.uri, "supportbot-v2": v2.uri}
