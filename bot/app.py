@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -20,6 +22,8 @@ from supportbot.intake import Intake
 from supportbot.question_queue import QuestionQueue
 from supportbot.services import Services
 from supportbot.spool import Spool
+
+LISTENER_THREADS = 64
 
 
 def web_client(token: str | None, base_url: str) -> WebClient:
@@ -40,7 +44,10 @@ def build_app(services: Services, background: Background | None = None) -> App:
     settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = App(signing_secret=secret, client=web_client(token, settings.slack_api_url))
+    # Bolt runs each listener on this pool and the ack waits for a free thread: its default of 5
+    # lets five listeners busy after their ack (a vote's thank-you post) hold every other ack back.
+    listeners_pool = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    app = App(signing_secret=secret, client=web_client(token, settings.slack_api_url), listener_executor=listeners_pool)
     if background is None:
         background = Background(settings.answer_workers, settings.max_pending_questions)
     intake = Intake(Spool(settings.data_dir / "spool" / "writes.sqlite"))

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from supportbot.errors import InvalidQuestion, ResponderError
+from supportbot.priority import lower_this_thread
 from supportbot.records import VARIANTS, Answer, Failure, Question, Variant
 from supportbot.responders import Responder
 from supportbot.store import Store
@@ -58,7 +59,9 @@ class AskService:
         self.responder_timeout_s = responder_timeout_s
         self.blind = blind
         self.rng = rng or random.Random()
-        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="responder")
+        # Responders generate on these threads (the local model in-process): at a lower CPU
+        # priority, so a request's ack never queues behind generation for a core.
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="responder", initializer=lower_this_thread)
 
     def validate(self, text: str | None) -> str:
         question = (text or "").strip()

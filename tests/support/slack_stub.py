@@ -114,6 +114,11 @@ def _blocks(params: dict[str, Any]) -> list[dict[str, Any]]:
     return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # socketserver's 5 resets connections when many bot threads post at once
+    daemon_threads = True
+
+
 class SlackStub:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -126,7 +131,7 @@ class SlackStub:
         self.messages: dict[tuple[str, str], Message] = {}  # (channel, ts) -> the message as shown now
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
