@@ -26,6 +26,7 @@ from supportbot.settings import Settings
 
 log = logging.getLogger(__name__)
 LOAD_TIMEOUT_S = 300.0  # a large adapter read from a network volume takes a while
+CONNECT_TIMEOUT_S = 10.0
 
 
 class LoraServerError(SupportbotError):
@@ -47,7 +48,8 @@ class LoraServer:
         self.prefix = prefix
         self.adapter_root = adapter_root.rstrip("/") if adapter_root else None
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(base_url=self.base_url + "/", headers=headers, timeout=timeout_s)
+        timeout = httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)  # a server that is down fails fast
+        self.http = httpx.Client(base_url=self.base_url + "/", headers=headers, timeout=timeout)
 
     def name_for(self, version: str) -> str:
         return f"{self.prefix}{version}"
