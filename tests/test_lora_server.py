@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from cli.main import main
 from supportbot.adapters import AdapterRegistry
-from supportbot.errors import ConfigError
+from supportbot.errors import ConfigError, ResponderError
 from supportbot.keys import Keys
 from supportbot.lora_server import LoraServer, LoraServerError
 from supportbot.records import AdapterVersion
@@ -262,3 +262,13 @@ def test_a_pinned_local_adapter_and_a_server_are_refused_together(settings, vllm
     monkeypatch.setenv("FINETUNED_ADAPTER", str(tmp_path))
     with pytest.raises(ConfigError, match="unset one of them"):
         build_services(load_settings(), show_progress=False)
+
+
+def test_without_finetuned_model_the_base_model_is_the_one_the_server_lists(vllm, store_dir, redis_client):
+    responder = ServedResponder(LoraServer(vllm.url), None, api_key=None, max_new_tokens=8, timeout_s=5)
+    assert responder.model == "SmolLM2-135M-Instruct" and responder.label == "Fine-tuned (base model, no adapter yet)"
+    vllm.base_listed = False
+    vllm.loaded["other-lora"] = "/x"
+    lost = ServedResponder(LoraServer(vllm.url), None, api_key=None, max_new_tokens=8, timeout_s=5)
+    with pytest.raises(ResponderError, match=r"lists no base model \(it lists other-lora\): set FINETUNED_MODEL"):
+        lost.answer("Where is my refund?")

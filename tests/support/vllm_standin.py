@@ -39,6 +39,7 @@ class VllmStandIn:
     api_key: str | None = None
     fail_loads_with: int | None = None  # answer every load with this status (a broken server)
     unlisted: set[str] = field(default_factory=set)  # loaded, but left out of /v1/models
+    base_listed: bool = True  # False: /v1/models lists adapters only (as some gateways do)
     loaded: dict[str, str] = field(default_factory=dict)  # name -> path
     requests: list[Request] = field(default_factory=list)
 
@@ -99,6 +100,7 @@ class VllmStandIn:
 
     def _models(self) -> dict[str, Any]:
         cards = [{"id": self.base_model, "object": "model", "root": f"/models/{self.base_model}", "parent": None}]
+        cards = cards if self.base_listed else []
         cards += [
             {"id": name, "object": "model", "root": path, "parent": self.base_model}
             for name, path in self.loaded.items()
