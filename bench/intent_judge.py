@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -117,17 +118,41 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("supportbot")) / "intent-judge"
 
 
+def read_cache() -> tuple[list[str], Any]:
+    import numpy as np
+
+    keys_path, vectors_path = cache_dir() / "minilm-keys.json", cache_dir() / "minilm-vectors.npy"
+    try:
+        keys, vectors = json.loads(keys_path.read_text()), np.load(vectors_path)
+    except (OSError, ValueError):
+        return [], np.zeros((0, 384), dtype=np.float32)
+    return (keys, vectors) if len(keys) == len(vectors) else ([], np.zeros((0, 384), dtype=np.float32))
+
+
+def write_cache(keys: list[str], vectors: Any) -> None:
+    """Atomically (a rename per file, vectors first): a run reading meanwhile sees a whole cache."""
+    import numpy as np
+
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    suffix = f".{os.getpid()}.tmp"
+    with open(folder / f"minilm-vectors.npy{suffix}", "wb") as handle:
+        np.save(handle, vectors)
+    (folder / f"minilm-keys.json{suffix}").write_text(json.dumps(keys))
+    os.replace(folder / f"minilm-vectors.npy{suffix}", folder / "minilm-vectors.npy")
+    os.replace(folder / f"minilm-keys.json{suffix}", folder / "minilm-keys.json")
+
+
 def embed_cached(texts: list[str]) -> Any:
     """MiniLM embeddings, each text's kept on disk by its hash: embedding the 3,633 dev answers
     takes minutes on a small CPU, and every run of this script needs most of the same ones."""
     import numpy as np
 
-    keys_path, vectors_path = cache_dir() / "minilm-keys.json", cache_dir() / "minilm-vectors.npy"
-    keys: list[str] = json.loads(keys_path.read_text()) if keys_path.exists() else []
-    vectors = np.load(vectors_path) if keys else np.zeros((0, 384), dtype=np.float32)
+    keys, vectors = read_cache()
     index = {key: i for i, key in enumerate(keys)}
     wanted = [hashlib.sha256(text.encode("utf-8")).hexdigest() for text in texts]
-    missing = list(dict.fromkeys(key for key in wanted if key not in index))
+    found = {key: vectors[index[key]] for key in set(wanted) if key in index}
+    missing = [key for key in dict.fromkeys(wanted) if key not in found]
     if missing:
         from supportbot.embedding import sentence_transformer
 
@@ -139,13 +164,15 @@ def embed_cached(texts: list[str]) -> Any:
             show_progress_bar=False,
             convert_to_numpy=True,
         )
-        vectors = np.vstack([vectors, fresh.astype(np.float32)])
-        index.update({key: len(keys) + i for i, key in enumerate(missing)})
-        keys += missing
-        cache_dir().mkdir(parents=True, exist_ok=True)
-        np.save(vectors_path, vectors)
-        keys_path.write_text(json.dumps(keys))
-    return vectors[[index[key] for key in wanted]]
+        found.update(zip(missing, fresh.astype(np.float32), strict=True))
+        keys, vectors = read_cache()  # another run may have written meanwhile: add to what is there now
+        known = set(keys)
+        new = [key for key in missing if key not in known]
+        if new:
+            write_cache(keys + new, np.vstack([vectors, np.stack([found[key] for key in new])]))
+    if not wanted:
+        return np.zeros((0, 384), dtype=np.float32)
+    return np.stack([found[key] for key in wanted])
 
 
 class IntentJudge:
