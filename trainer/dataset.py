@@ -118,3 +118,36 @@ def build_snapshot(
 def load_snapshot(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     return [row for row in rows if split is None or row["split"] == split]
+
+
+def hold_out(
+    rows: list[dict[str, Any]], percent: int, seed: int = 0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training rows, validation rows): ``percent`` of the rows (at least one when there are two
+    or more) held out to measure the loss on during training, for early stopping.
+
+    The validation rows are seeds, taken in turn from each label (a stable hash of the question
+    and ``seed`` orders each label's rows), so every intent is measured and the team's own
+    corrections and voted answers are always trained on; only without seeds are those held out.
+    The eval split is never used: it stays the gate's, untouched by training decisions."""
+    if len(rows) < 2:
+        return list(rows), []
+    count = min(max(1, round(len(rows) * percent / 100)), len(rows) - 1)
+    seeds = [i for i, row in enumerate(rows) if row.get("source", "seed") == "seed"]
+    pool = seeds or list(range(len(rows)))
+
+    def order(i: int) -> str:
+        question = rows[i]["messages"][1]["content"]
+        return hashlib.sha256(f"{seed}:{question}".encode()).hexdigest()
+
+    by_label: dict[str, list[int]] = {}
+    for i in sorted(pool, key=order):
+        by_label.setdefault(rows[i].get("label") or "", []).append(i)
+    queues = [by_label[label] for label in sorted(by_label, key=lambda label: order(by_label[label][0]))]
+    picked: list[int] = []
+    while len(picked) < min(count, len(pool)):
+        for queue in queues:
+            if queue and len(picked) < count:
+                picked.append(queue.pop(0))
+    held = set(picked)
+    return [row for i, row in enumerate(rows) if i not in held], [rows[i] for i in picked]

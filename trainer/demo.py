@@ -53,6 +53,11 @@ class DemoSize:
     # no loss can), so the quick smoke run lets the margin alone decide.
     gate_confidence: float | None = None
 
+    @property
+    def training(self) -> dict[str, Any]:
+        """TrainConfig overrides: one plain epoch (or max_steps), no rows held out for early stopping."""
+        return {"epochs": 1.0, "early_stopping": False, "max_steps": self.max_steps}
+
 
 FULL = DemoSize(train_examples=300, eval_questions=40, max_steps=-1)
 QUICK = DemoSize(train_examples=32, eval_questions=8, max_steps=4, gate_confidence=0.0)
@@ -190,7 +195,7 @@ def run_demo(  # noqa: PLR0917 - the command's options, then where it reports
     )
 
     console.print(f"[bold]2/4[/] training the first adapter on up to {size.train_examples} examples…")
-    config = TrainConfig.from_settings(settings, epochs=1.0, max_steps=size.max_steps)
+    config = TrainConfig.from_settings(settings, **size.training)
     outcome = retrain(settings, store, trigger="demo", reporter=reporter, config=config, force=True)
     if outcome.version is None:
         raise InvalidImport(f"training did not run: {outcome.reason}")

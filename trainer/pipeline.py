@@ -27,7 +27,7 @@ from supportbot.settings import Settings
 from supportbot.splits import normalise
 from supportbot.store import Store
 from supportbot.training_lock import TrainingLock
-from trainer.backends import get_backend
+from trainer.backends import TrainResult, get_backend
 from trainer.config import TrainConfig
 from trainer.dataset import build_snapshot, load_snapshot
 from trainer.evaluate import AnswerBatch, decide, score, to_messages
@@ -68,8 +68,10 @@ def round_robin_by_label(rows: list[dict[str, Any]], limit: int) -> list[dict[st
     return picked
 
 
-def training_rows(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """The team's own corrections and voted answers first, then seeds stratified by label."""
+def training_rows(rows: list[dict[str, Any]], limit: int = 0) -> list[dict[str, Any]]:
+    """The team's own corrections and voted answers first, then seeds stratified by label; at
+    most ``limit`` rows (TRAIN_MAX_EXAMPLES), or every row when ``limit`` is 0."""
+    limit = limit or len(rows)
     own = [r for r in rows if r["source"] != "seed"]
     seeds = [r for r in rows if r["source"] == "seed"]
     return own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
@@ -149,9 +151,14 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
     backend = get_backend(settings.trainer_backend)
     version = registry.next_version()
     dtype, hardware = config.precision()
+    stopping = (
+        f", up to {config.epochs:g} epochs with early stopping on {config.validation_percent}% of them"
+        if config.early_stopping
+        else f", {config.epochs:g} epochs"
+    )
     reporter.stage(
         f":gear: Training {version} with {backend.name} on {len(train):,} examples "
-        f"(snapshot {snapshot.name}); {len(evaluation)} eval questions.\n"
+        f"(snapshot {snapshot.name}){stopping}; {len(evaluation)} eval questions.\n"
         f"training on {hardware.describe(dtype)}"
     )
     work = Path(tempfile.mkdtemp(prefix=f"train-{version}-", dir=_work_dir(settings)))
@@ -162,7 +169,7 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
                 reporter.step(data)
 
         result = backend.train(train, base_dir, config, work, progress=progress)
-        reporter.stage(f":mag: Evaluating {version} (train loss {result.train_loss:.3f}, {result.steps} steps)…")
+        reporter.stage(f":mag: Evaluating {version} ({trained(result)})…")
         report = gate_report(settings, registry, base_dir, result.adapter_dir, evaluation, reporter.answered)
         uri = publish(result.adapter_dir, settings.adapter_store_uri, version)
     finally:
@@ -190,6 +197,17 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
         return RetrainOutcome("promoted", decision["reason"], adapter)
     reporter.stage(f":no_entry: Kept the live adapter; {version} rejected: {decision['reason']}.")
     return RetrainOutcome("rejected", decision["reason"], adapter)
+
+
+def trained(result: TrainResult) -> str:
+    """What the training did, in a few words: loss, steps and, with early stopping, the epoch kept."""
+    text = f"train loss {result.train_loss:.3f}, {result.steps} steps"
+    if result.best_epoch is not None:
+        text += (
+            f", epoch {result.best_epoch:g} of {result.epochs:g} kept by the validation loss "
+            f"on {result.validation_rows} held-out training rows"
+        )
+    return text
 
 
 def _work_dir(settings: Settings) -> Path:

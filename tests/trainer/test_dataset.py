@@ -7,7 +7,7 @@ from supportbot.records import Answer, Question, SeedExample, Usage
 from supportbot.splits import SplitStore, hashed_split, normalise
 from supportbot.store import Store
 from tests.support.paths import BITEXT
-from trainer.dataset import build_snapshot, load_snapshot
+from trainer.dataset import build_snapshot, hold_out, load_snapshot
 from trainer.importer import Mapping, parse
 
 
@@ -157,3 +157,34 @@ def test_eval_references_are_only_answers_people_wrote(redis_client, tmp_path):
         ("eval", "Account > Orders > Invoice.", "seed"),
         ("train", f"Bot answer to {in_train}", "vote"),
     ]
+
+
+def chat_row(question: str, label: str | None, source: str = "seed") -> dict:
+    messages = [
+        {"role": "system", "content": "s"},
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": "a"},
+    ]
+    return {"messages": messages, "label": label, "source": source}
+
+
+def test_hold_out_takes_a_share_of_seeds_from_every_label_and_never_the_teams_own():
+    rows = [chat_row(f"question {label} {i}", label) for label in "abcde" for i in range(12)]
+    rows += [chat_row(f"correction {i}", "a", source="correction") for i in range(6)]
+    train, validation = hold_out(rows, 10, seed=42)
+    assert len(validation) == round(len(rows) * 0.10) == 7
+    assert len(train) + len(validation) == len(rows)
+    assert {id(r) for r in train}.isdisjoint(id(r) for r in validation)
+    assert all(r["source"] == "seed" for r in validation)  # corrections are always trained on
+    labels = [r["label"] for r in validation]
+    assert set(labels) == set("abcde") and max(labels.count(x) for x in "abcde") == 2  # in turn, by label
+    assert hold_out(list(reversed(rows)), 10, seed=42)[1] == validation  # stable: not the input order
+    assert hold_out(rows, 10, seed=7)[1] != validation  # the seed picks
+
+
+def test_hold_out_keeps_a_training_row_and_falls_back_to_any_row_without_seeds():
+    assert hold_out([chat_row("only", "a")], 10) == ([chat_row("only", "a")], [])
+    own = [chat_row(f"c {i}", None, source="correction") for i in range(4)]
+    train, validation = hold_out(own, 50)
+    assert len(train) == 2 and len(validation) == 2
+    assert len(hold_out(own[:2], 50)[0]) == 1  # at least one row is trained on

@@ -11,6 +11,7 @@ from supportbot.training_lock import TrainingBusy, TrainingLock
 from tests.support.paths import BITEXT
 from trainer import pipeline
 from trainer.config import TrainConfig
+from trainer.dataset import load_snapshot
 from trainer.evaluate import Decision
 from trainer.importer import Mapping, parse
 
@@ -112,3 +113,47 @@ def test_training_rows_put_the_teams_own_data_first():
     picked = pipeline.training_rows(rows, 3)
     assert picked[0]["source"] == "correction"
     assert {r["label"] for r in picked[1:]} == {"a", "b"}  # stratified by label
+
+
+@pytest.fixture
+def seeded(monkeypatch, tiny_env, redis_client):
+    monkeypatch.setenv("EVAL_LIMIT", "4")
+    monkeypatch.setenv("MIN_NEW_EXAMPLES", "0")
+    store = Store(redis_client)
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:60])
+    return store
+
+
+def snapshot_train_rows(settings, version) -> int:
+    return len(load_snapshot(settings.datasets_dir / f"{version.snapshot}.jsonl", "train"))
+
+
+def test_every_approved_example_is_trained_on_by_default(seeded):
+    settings = load_settings()  # TRAIN_MAX_EXAMPLES unset: 0, all of them; TRAIN_EPOCHS unset: auto
+    config = TrainConfig.from_settings(settings, max_steps=2)  # the defaults, two steps long
+    outcome = pipeline.retrain(settings, seeded, trigger="test", reporter=(reporter := Recorder()), config=config)
+    version = outcome.version
+    total = snapshot_train_rows(settings, version)
+    assert total > 50  # 60 seeds less the eval split
+    held = version.metrics["validation_rows"]
+    assert held == round(total * 0.10)  # TRAIN_VALIDATION_PERCENT of them choose the epoch...
+    assert version.metrics["train_rows"] + held == total  # ...and every other one is trained on
+    assert version.config["early_stopping"] and version.config["epochs"] == 3.0
+    assert "up to 3 epochs with early stopping on 10% of them" in reporter.stages[0]
+
+
+def test_train_max_examples_caps_the_rows(seeded, monkeypatch):
+    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "10")
+    monkeypatch.setenv("TRAIN_EPOCHS", "1")
+    settings = load_settings()
+    config = TrainConfig.from_settings(settings, max_steps=1, batch_size=4, max_length=128)
+    outcome = pipeline.retrain(settings, seeded, trigger="test", reporter=Recorder(), config=config)
+    assert snapshot_train_rows(settings, outcome.version) > 10
+    assert outcome.version.metrics["train_rows"] == 10 and outcome.version.metrics["validation_rows"] == 0
+
+
+def test_training_rows_take_everything_when_the_limit_is_zero():
+    rows = [{"messages": [{}, {"content": f"q{i}"}, {}], "source": "seed", "label": str(i % 3)} for i in range(7)]
+    rows.append({"messages": [{}, {"content": "mine"}, {}], "source": "correction", "label": None})
+    assert len(pipeline.training_rows(rows, 0)) == len(rows) == len(pipeline.training_rows(rows))
+    assert pipeline.training_rows(rows, 0)[0]["source"] == "correction"

@@ -15,8 +15,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from trainer.backends.base import Progress, TrainResult
+from supportbot.errors import ConfigError
+from trainer.backends.base import Progress, TrainResult, check_quantization
 from trainer.config import TrainConfig
+from trainer.dataset import hold_out
 
 
 def tokenize(rows: list[dict[str, Any]], tokenizer: Any, max_length: int) -> list[dict[str, list[int]]]:
@@ -49,7 +51,44 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) -> Any:
+def split_for_early_stopping(
+    rows: list[dict[str, Any]], config: TrainConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rows to train on, rows to choose the epoch on): all rows and none without early stopping."""
+    if not config.early_stopping:
+        return list(rows), []
+    return hold_out(rows, config.validation_percent, config.seed)
+
+
+def selection_args(config: TrainConfig, validating: bool) -> dict[str, Any]:
+    """Trainer arguments for early stopping: the validation loss after every epoch, the adapter
+    saved whenever it is the lowest so far, and that one loaded back at the end."""
+    if not validating:
+        return {"eval_strategy": "no", "save_strategy": "no"}
+    return {
+        "eval_strategy": "epoch",
+        "save_strategy": "best",
+        "metric_for_best_model": "eval_loss",
+        "greater_is_better": False,
+        "load_best_model_at_end": True,
+        "save_total_limit": 1,
+        "save_only_model": True,  # the adapter alone: no optimizer state is written
+        "per_device_eval_batch_size": config.accumulation[0],
+    }
+
+
+def selection_callbacks(config: TrainConfig, validating: bool) -> list[Any]:
+    """transformers' EarlyStoppingCallback: stop after ``patience`` epochs without a lower loss."""
+    if not validating:
+        return []
+    from transformers import EarlyStoppingCallback
+
+    return [EarlyStoppingCallback(early_stopping_patience=config.patience)]
+
+
+def progress_callback(
+    progress: Progress | None, curve: list[dict[str, float]], eval_curve: list[dict[str, float]] | None = None
+) -> Any:
     from transformers import TrainerCallback
 
     class Report(TrainerCallback):
@@ -58,6 +97,12 @@ def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) 
                 progress("step", {"step": 0, "total": state.max_steps, "epoch": 0.0, "tokens": 0})
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **_: Any) -> None:
+            if logs and "eval_loss" in logs:
+                point = {"step": state.global_step, "epoch": float(state.epoch or 0), "eval_loss": logs["eval_loss"]}
+                if eval_curve is not None:
+                    eval_curve.append(point)
+                if progress:
+                    progress("eval", point)
             if logs and "loss" in logs:
                 point = {"step": state.global_step, "epoch": float(state.epoch or 0), "loss": float(logs["loss"])}
                 curve.append(point)
@@ -68,10 +113,22 @@ def progress_callback(progress: Progress | None, curve: list[dict[str, float]]) 
     return Report()
 
 
-def save_adapter(model: Any, tokenizer: Any, adapter_dir: Path, curve: list[dict[str, float]]) -> None:
+def save_adapter(
+    model: Any, tokenizer: Any, adapter_dir: Path, curve: list[dict[str, float]], eval_curve: list[dict[str, float]]
+) -> None:
     model.save_pretrained(adapter_dir)
     tokenizer.save_pretrained(adapter_dir)
     (adapter_dir / "loss_curve.json").write_text(json.dumps(curve, indent=1))
+    if eval_curve:
+        (adapter_dir / "eval_loss_curve.json").write_text(json.dumps(eval_curve, indent=1))
+
+
+def best_epoch(state: Any, eval_curve: list[dict[str, float]]) -> float | None:
+    """The epoch whose adapter was kept (the trainer's best checkpoint), or None without one."""
+    step = getattr(state, "best_global_step", None)
+    if not eval_curve or step is None:
+        return None
+    return next((point["epoch"] for point in eval_curve if point["step"] == step), None)
 
 
 def run_and_save(
@@ -88,14 +145,18 @@ def run_and_save(
     backend: str,
     dtype: str,
     hardware: dict[str, Any],
+    eval_curve: list[dict[str, float]] | None = None,
+    validation_rows: int = 0,
 ) -> TrainResult:
-    """Train, save the adapter (never a merged export) with its loss curve, and measure: the part
-    both backends share."""
+    """Train, save the adapter (never a merged export; with early stopping, the best epoch's,
+    which the trainer has loaded back) with its loss curves, and measure: the part both backends
+    share."""
     started = time.perf_counter()
     output = trainer.train()
     duration = time.perf_counter() - started
     adapter_dir = out_dir / "adapter"
-    save_adapter(model, tokenizer, adapter_dir, curve)
+    eval_curve = eval_curve if eval_curve is not None else []
+    save_adapter(model, tokenizer, adapter_dir, curve, eval_curve)
     if progress:
         progress("saved", {"path": str(adapter_dir)})
     steps = int(output.global_step)
@@ -107,12 +168,44 @@ def run_and_save(
         loss_curve=curve,
         duration_s=duration,
         tokens=int(mean_length * min(steps * config.batch_size, len(lengths) * config.epochs)),
+        epochs=float(trainer.state.epoch or 0.0),
+        eval_curve=eval_curve,
+        best_epoch=best_epoch(trainer.state, eval_curve),
+        train_rows=len(lengths),
+        validation_rows=validation_rows,
         peak_memory_mb=peak_memory_mb(device),
         device=device,
         backend=backend,
         dtype=dtype,
         hardware=hardware,
     )
+
+
+def load_base(base_model: Path, config: TrainConfig, dtype: str) -> Any:
+    """The frozen base model: fp32 weights (autocast gives bf16/fp16 compute), or with
+    ``load_in_4bit`` (QLoRA, CUDA only) 4-bit NF4 through bitsandbytes, prepared for k-bit training."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if not config.load_in_4bit:
+        return AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32, local_files_only=True)
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            "TRAIN_QUANTIZATION=4bit needs bitsandbytes: install the train extra (pip install 'supportbot[train]')"
+        ) from exc
+    from peft import prepare_model_for_kbit_training
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.bfloat16 if dtype == "bfloat16" else torch.float16
+    quantization = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute
+    )
+    base = AutoModelForCausalLM.from_pretrained(
+        base_model, quantization_config=quantization, device_map={"": 0}, local_files_only=True
+    )
+    return prepare_model_for_kbit_training(base)
 
 
 class PeftBackend:
@@ -127,11 +220,9 @@ class PeftBackend:
         progress: Progress | None = None,
     ) -> TrainResult:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import torch
         from datasets import Dataset
         from peft import LoraConfig, get_peft_model
         from transformers import (
-            AutoModelForCausalLM,
             AutoTokenizer,
             DataCollatorForSeq2Seq,
             PrinterCallback,
@@ -143,13 +234,16 @@ class PeftBackend:
         set_seed(config.seed)
         dtype, hardware = config.precision()
         device = hardware.device
+        check_quantization(config, device)
         tokenizer = AutoTokenizer.from_pretrained(base_model, local_files_only=True)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        examples = tokenize(rows, tokenizer, config.max_length)
+        train_rows, validation_rows = split_for_early_stopping(rows, config)
+        examples = tokenize(train_rows, tokenizer, config.max_length)
+        validation = tokenize(validation_rows, tokenizer, config.max_length)
         if not examples:
             raise ValueError("no training example fits max_length")
-        base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32, local_files_only=True)
+        base = load_base(base_model, config, dtype)
         model = get_peft_model(
             base,
             LoraConfig(
@@ -170,7 +264,6 @@ class PeftBackend:
             learning_rate=config.learning_rate,
             lr_scheduler_type="linear",
             logging_steps=1,
-            save_strategy="no",
             report_to=[],
             bf16=dtype == "bfloat16",
             fp16=dtype == "float16",
@@ -181,14 +274,17 @@ class PeftBackend:
             dataloader_num_workers=0,
             disable_tqdm=True,
             remove_unused_columns=False,
+            **selection_args(config, bool(validation)),
         )
         curve: list[dict[str, float]] = []
+        eval_curve: list[dict[str, float]] = []
         trainer = Trainer(
             model=model,
             args=args,
             train_dataset=Dataset.from_list(examples),
+            eval_dataset=Dataset.from_list(validation) if validation else None,
             data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
-            callbacks=[progress_callback(progress, curve)],
+            callbacks=[progress_callback(progress, curve, eval_curve), *selection_callbacks(config, bool(validation))],
         )
         trainer.remove_callback(PrinterCallback)  # progress goes through our callback, not print()
         lengths = [len(e["input_ids"]) for e in examples]
@@ -198,8 +294,10 @@ class PeftBackend:
             tokenizer,
             out_dir=out_dir,
             curve=curve,
+            eval_curve=eval_curve,
             progress=progress,
             lengths=lengths,
+            validation_rows=len(validation),
             config=config,
             device=device,
             backend=self.name,
