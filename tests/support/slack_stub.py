@@ -261,10 +261,10 @@ class SlackStub:
         elif method == "chat.update":
             text = params.get("text", "")
             with self._lock:
-                shown = self.messages.get((params["channel"], params["ts"]))
-                if shown is None:
+                existing = self.messages.get((params["channel"], params["ts"]))
+                if existing is None:
                     return {"ok": False, "error": "message_not_found"}
-                shown.text, shown.blocks, shown.updates = text, _blocks(params), shown.updates + 1
+                existing.text, existing.blocks, existing.updates = text, _blocks(params), existing.updates + 1
             body = {
                 "ok": True,
                 "channel": params["channel"],
@@ -360,13 +360,13 @@ class SlackStub:
                     if status is not None:
                         stub.refused.append((method, status))
                 if status is not None:
-                    data = json.dumps({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"})
+                    refusal = json.dumps({"ok": False, "error": "ratelimited" if status == 429 else "fatal_error"})
                     self.send_response(status)
                     self.send_header("Retry-After", "1")
                     self.send_header("Content-Type", "application/json; charset=utf-8")
-                    self.send_header("Content-Length", str(len(data)))
+                    self.send_header("Content-Length", str(len(refusal)))
                     self.end_headers()
-                    self.wfile.write(data.encode())
+                    self.wfile.write(refusal.encode())
                     return
                 response = stub.answer(method, params)
                 with stub._lock:
