@@ -48,9 +48,11 @@ def digest_blocks(digest: Digest) -> list[Block]:
                 {
                     "type": "mrkdwn",
                     "text": "Accepted = net :+1: and no correction. Eval accuracy is the live adapter's strict "
-                    "accuracy at its gate on the frozen eval split (the answer is closer to its own reference "
-                    "than to any other; 95% interval); eval lenient = similarity alone; gate test = the paired "
-                    "test that promoted it. Changes in brackets: against the week before.",
+                    "accuracy at its gate on the frozen eval split (the reference nearest the answer is its own "
+                    "or of its intent label; 95% interval); eval lenient = similarity alone; gate test = the paired "
+                    "test that promoted it; judge agrees with :+1:/:-1: = the share of this week's voted answers "
+                    "where the judge's headline verdict (against the question's approved correction or the "
+                    "nearest imported answer) matches the net vote. Changes in brackets: against the week before.",
                 }
             ],
         }

