@@ -84,6 +84,13 @@ from supportbot.store import Store
     show_default=True,
     help="Longest answer the bot gives (MAX_NEW_TOKENS).",
 )
+@click.option(
+    "--eval-percent",
+    type=click.IntRange(1, 50),
+    default=LoopOptions.eval_percent,
+    show_default=True,
+    help="EVAL_PERCENT of the simulated team: the share of questions held out for the gate.",
+)
 @click.option("--epochs", help="TRAIN_EPOCHS for both trainings (a number, or auto); default: as configured.")
 @click.option(
     "--window",
@@ -105,6 +112,7 @@ def simulate(  # noqa: PLR0917 - the command's options
     seeds: int,
     seed: int,
     max_new_tokens: int,
+    eval_percent: int,
     epochs: str | None,
     window: int,
 ) -> None:
@@ -132,7 +140,7 @@ def simulate(  # noqa: PLR0917 - the command's options
             float(epochs)
         except ValueError:
             raise click.BadParameter("a number or auto", param_hint="--epochs") from None
-    options = LoopOptions(max_new_tokens=max_new_tokens, window=window, train_epochs=epochs)
+    options = LoopOptions(max_new_tokens, eval_percent, window, train_epochs=epochs)
     out.mkdir(parents=True, exist_ok=True)
     report = run(settings, scenario, out, options)
     report["data"] = str(path)

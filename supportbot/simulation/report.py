@@ -25,6 +25,7 @@ _SCHEDULED = re.compile(r"scheduled retraining at (\S+) (skipped|enqueued)")
 class Outcome:
     first: AdapterVersion
     retrained: AdapterVersion
+    swap: dict[str, Any] | None  # how long until the bot's answers named the new version (None: not promoted)
     before: Phase
     after: Phase
     teaching: dict[str, Any]
@@ -116,7 +117,7 @@ def build_report(loop: Loop, outcome: Outcome) -> dict[str, Any]:
         },
         "settings": {
             "min_upvoters": settings.min_upvoters,
-            "eval_percent": settings.eval_percent,
+            "eval_percent": loop.options.eval_percent,
             "gate_confidence": settings.gate_confidence,
             "promote_margin": settings.promote_margin,
             "max_new_tokens": loop.options.max_new_tokens,
@@ -142,10 +143,12 @@ def build_report(loop: Loop, outcome: Outcome) -> dict[str, Any]:
             "duration_s": round(retrained.duration_s, 1),
             "train": {k: retrained.metrics.get(k) for k in ("examples", "steps", "epochs", "train_loss", "seconds")},
         },
+        "hot_swap": outcome.swap,
         "scheduler": scheduler_lines(outcome.bot_log),
         "teaching": outcome.teaching,
         "digest": {"before": outcome.digest_before, "after": outcome.digest_after},
         "timeline_s": loop.timeline.phases,
+        "cpu_s": loop.report.get("cpu_s"),
         "total_s": loop.timeline.total,
         "questions": questions(loop, outcome),
     }
@@ -180,17 +183,30 @@ def markdown(report: dict[str, Any]) -> str:
         f"{', '.join(report['scheduler']['enqueued_at']) or 'never'}.",
         f"Retrain: {report['retrain']['version']} {report['retrain']['status']} (trigger "
         f"{report['retrain']['trigger']}): {report['retrain']['gate']}.",
-        f"Versions answering: before {report['versions']['before']}, after {report['versions']['after']}.",
+        f"Versions answering: before {report['versions']['before']}, after {report['versions']['after']}"
+        + (
+            f"; the bot's answers named {report['hot_swap']['version']} {report['hot_swap']['seconds']:.0f} s after "
+            f"the promotion (probe answers: {report['hot_swap']['probes']}), without a restart."
+            if report["hot_swap"]
+            else "."
+        ),
         "",
         "Digest after the loop:",
         "",
         *[f"> {line}" for text in report["digest"]["after"] for line in text.splitlines()],
         "",
         "Time per phase (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["timeline_s"].items()),
-        f"Total: {report['total_s'] / 60:.1f} min.",
+        f"Total: {report['total_s'] / 60:.1f} min wall; CPU time {_cpu(report.get('cpu_s'))}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _cpu(cpu: dict[str, float] | None) -> str:
+    if not cpu:
+        return "not measured"
+    here, bot = cpu["simulate"] / 60, cpu["bot_and_worker"] / 60
+    return f"{cpu['total'] / 60:.1f} min ({here:.1f} in simulate, {bot:.1f} in the bot and its worker)"
 
 
 def _yes(ok: bool) -> str:

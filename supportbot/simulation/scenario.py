@@ -34,11 +34,11 @@ class Item:
 @dataclass(frozen=True)
 class ScenarioSize:
     held_out: int = 5  # intents held out of the seed data (K)
-    taught_per_held_out: int = 16  # held-out questions asked and corrected, per held-out intent
+    taught_per_held_out: int = 20  # held-out questions asked and corrected, per held-out intent
     measured_per_held_out: int = 6  # held-out questions asked before and after, per held-out intent
     measured_per_other: int = 3  # questions of every other intent asked before and after
     taught_per_other: int = 1  # questions of every other intent asked once for feedback
-    seeds_per_other: int = 14  # seed pairs imported per other intent (0: all that are left)
+    seeds_per_other: int = 12  # seed pairs imported per other intent (0: all that are left)
 
     def __post_init__(self) -> None:
         if self.held_out < 1:
