@@ -66,3 +66,14 @@ def test_unsloth_cpu_fallback_trains_in_a_subprocess(tmp_path):
     assert (Path(metrics["adapter_dir"]) / "adapter_config.json").exists()
     assert "unsloth" not in sys.modules  # this process stayed unpatched
     print("unsloth", json.dumps(metrics))
+
+
+def test_peft_early_stopping_on_smollm2_keeps_the_best_epoch(tmp_path):
+    config = TrainConfig(epochs=2, early_stopping=True, validation_percent=25, batch_size=8, max_length=320)
+    result = PeftBackend().train(bitext_rows(32), smollm2_dir(), config, tmp_path)
+    assert result.validation_rows == 8 and result.train_rows == 24
+    losses = [point["eval_loss"] for point in result.eval_curve]
+    assert len(losses) == result.epochs == 2 and all(0 < loss < 10 for loss in losses)
+    assert result.best_epoch == 1 + losses.index(min(losses))
+    assert (result.adapter_dir / "eval_loss_curve.json").exists()
+    print("peft early stopping", json.dumps(result.metrics()))

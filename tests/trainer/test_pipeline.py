@@ -1,6 +1,7 @@
 """A whole retraining run on the tiny model: snapshot, train, gate, registry, promotion."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from supportbot.store import Store
 from supportbot.training_lock import TrainingBusy, TrainingLock
 from tests.support.paths import BITEXT
 from trainer import pipeline
+from trainer.backends import TrainResult
 from trainer.config import TrainConfig
 from trainer.dataset import load_snapshot
 from trainer.evaluate import Decision
@@ -157,3 +159,14 @@ def test_training_rows_take_everything_when_the_limit_is_zero():
     rows.append({"messages": [{}, {"content": "mine"}, {}], "source": "correction", "label": None})
     assert len(pipeline.training_rows(rows, 0)) == len(rows) == len(pipeline.training_rows(rows))
     assert pipeline.training_rows(rows, 0)[0]["source"] == "correction"
+
+
+def test_the_evaluating_stage_says_which_epoch_was_kept():
+    plain = TrainResult(adapter_dir=Path("a"), steps=38, train_loss=1.23456, epochs=1.0)
+    assert pipeline.trained(plain) == "train loss 1.235, 38 steps"
+    stopped = TrainResult(
+        adapter_dir=Path("a"), steps=105, train_loss=0.9, epochs=3.0, best_epoch=2.0, validation_rows=30
+    )
+    assert pipeline.trained(stopped) == (
+        "train loss 0.900, 105 steps, epoch 2 of 3 kept by the validation loss on 30 held-out training rows"
+    )
