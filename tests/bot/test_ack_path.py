@@ -72,7 +72,7 @@ def test_listeners_busy_after_their_ack_do_not_hold_back_other_acks(bolt):
         release.set()
 
 
-def test_generation_runs_at_a_lower_cpu_priority_than_requests(settings, slack_stub, model):  # noqa: F811
+def test_responders_run_on_threads_at_a_lower_cpu_priority_than_requests(settings, slack_stub, model):  # noqa: F811
     made, background = gated_bolt(model, slack_stub)
     seen: dict[str, int] = {}
     answer = made.finetuned.inner.answer
