@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -106,13 +108,28 @@ class AdapterRegistry:
 
 
 def fetch(uri: str, cache_dir: Path) -> Path:
-    """A local directory holding the adapter at ``uri`` (downloaded once if it is remote)."""
+    """A local directory holding the adapter at ``uri`` (downloaded once if it is remote).
+
+    A download goes to a private folder that is renamed into place when it is whole, so a failed
+    or interrupted one leaves nothing that a later fetch would take for the adapter."""
     if "://" not in uri or uri.startswith("file://"):
         return Path(uri.removeprefix("file://"))
     import fsspec
 
     target = cache_dir / uri.rstrip("/").rsplit("/", 1)[-1]
-    if not (target / "adapter_config.json").exists():
-        fs, path = fsspec.core.url_to_fs(uri)
-        fs.get(path.rstrip("/") + "/", str(target) + "/", recursive=True)
+    if (target / "adapter_config.json").exists():
+        return target
+    fs, path = fsspec.core.url_to_fs(uri)
+    partial = cache_dir / f".{target.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        fs.get(path.rstrip("/") + "/", str(partial) + "/", recursive=True)
+        if target.exists() and not (target / "adapter_config.json").exists():
+            shutil.rmtree(target)  # an incomplete copy written in place by an older supportbot
+        os.rename(partial, target)
+    except OSError:
+        if not (target / "adapter_config.json").exists():  # else another process finished it first
+            raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return target

@@ -10,8 +10,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
 import pytest
 import torch
+from fsspec.implementations.memory import MemoryFileSystem
 from peft import PeftModel
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
@@ -127,3 +129,41 @@ def test_a_fetched_adapter_is_downloaded_once(s3_endpoint, trained_adapter, tmp_
 def test_a_missing_version_is_a_clear_error(s3_endpoint, tmp_path):
     with pytest.raises(FileNotFoundError, match="adapters/v9"):
         fetch(f"{STORE}/v9", tmp_path / "cache")
+
+
+class FailingMemoryFileSystem(MemoryFileSystem):
+    """fsspec's in-memory store, except that copying the n-th file out of it fails, as a dropped
+    connection would."""
+
+    protocol = "failingmemory"
+    fail_at: int | None = None
+    copied = 0
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        return super()._strip_protocol(path.removeprefix("failingmemory://"))
+
+    def get_file(self, rpath, lpath, **kwargs):
+        FailingMemoryFileSystem.copied += 1
+        if FailingMemoryFileSystem.copied == FailingMemoryFileSystem.fail_at:
+            raise ConnectionResetError(f"connection reset while reading {rpath}")
+        return super().get_file(rpath, lpath, **kwargs)
+
+
+def test_an_interrupted_download_leaves_nothing_a_later_fetch_would_take_for_the_adapter(trained_adapter, tmp_path):
+    fsspec.register_implementation("failingmemory", FailingMemoryFileSystem, clobber=True)
+    store = FailingMemoryFileSystem()
+    names = sorted(relative_files(trained_adapter))
+    for name in names:
+        store.pipe(f"/adapters/v4/{name}", (trained_adapter / name).read_bytes())
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    FailingMemoryFileSystem.fail_at, FailingMemoryFileSystem.copied = len(names), 0  # the last file fails
+    with pytest.raises(ConnectionResetError):
+        fetch("failingmemory://adapters/v4", cache)
+    assert list(cache.iterdir()) == []  # neither a half copy under the version's name nor a leftover
+
+    FailingMemoryFileSystem.fail_at = None
+    fetched = fetch("failingmemory://adapters/v4", cache)
+    assert fetched == cache / "v4" and sorted(relative_files(fetched)) == names
+    assert list(cache.iterdir()) == [fetched]
