@@ -24,6 +24,13 @@ fi
 mkdir -p "$work" "$out"
 out="$(cd "$out" && pwd)"
 nvidia-smi | tee "$out/nvidia-smi.txt"
+# PyPI's torch wheels (2.13 for training, vLLM 0.33's 2.14) are CUDA 13 builds: they need a driver
+# that runs CUDA 13 (R580 or later). An older driver would cost the installs and then find no GPU.
+driver_cuda="$(sed -n 's/.*CUDA Version: \([0-9]*\)\..*/\1/p' "$out/nvidia-smi.txt" | head -1)"
+if [ -n "$driver_cuda" ] && [ "$driver_cuda" -lt 13 ]; then
+  echo "gpu_check: this NVIDIA driver runs CUDA $driver_cuda; PyPI's torch wheels need CUDA 13 (driver R580+)." >&2
+  exit 2
+fi
 
 log "uv (fast installs from PyPI)"
 [ -x "$work/uv/bin/uv" ] || { "$python" -m venv "$work/uv" && "$work/uv/bin/pip" install -q uv; }

@@ -111,23 +111,37 @@ def test_without_cuda_the_gpu_mode_stops_with_a_clear_message(tiny_model, tmp_pa
     assert not (tmp_path / "results" / "gpu_check.json").exists()
 
 
-def test_the_script_stops_before_installing_anything_without_an_nvidia_gpu(tmp_path):
+def run_script_with(tmp_path: Path, nvidia_smi: str) -> subprocess.CompletedProcess:
+    """bench/gpu_check.sh with a stand-in ``nvidia-smi`` (the machine's edge) first on PATH."""
     fake = tmp_path / "bin"
     fake.mkdir()
-    (fake / "nvidia-smi").write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed: no devices were found' >&2\nexit 9\n")
+    (fake / "nvidia-smi").write_text("#!/bin/sh\n" + nvidia_smi)
     (fake / "nvidia-smi").chmod(0o755)
-    work = tmp_path / "work"
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", str(SCRIPT), str(tmp_path / "results")],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "GPU_CHECK_WORK": str(work)},
+        env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}", "GPU_CHECK_WORK": str(tmp_path / "work")},
         check=False,
     )
+
+
+def test_the_script_stops_before_installing_anything_without_an_nvidia_gpu(tmp_path):
+    done = run_script_with(tmp_path, "echo 'NVIDIA-SMI has failed: no devices were found' >&2\nexit 9\n")
     assert done.returncode == 2
     assert "no NVIDIA GPU here" in done.stderr and "gpu_check.py --cpu" in done.stderr
-    assert not work.exists()  # nothing was installed
+    assert not (tmp_path / "work").exists()  # nothing was installed
+
+
+def test_the_script_stops_before_installing_anything_with_a_driver_older_than_cuda_13(tmp_path):
+    done = run_script_with(
+        tmp_path,
+        "echo '| NVIDIA-SMI 570.86  Driver Version: 570.86  CUDA Version: 12.8 |'\necho 'GPU 0: NVIDIA H200'\n",
+    )
+    assert done.returncode == 2
+    assert "this NVIDIA driver runs CUDA 12" in done.stderr and "R580" in done.stderr
+    assert not (tmp_path / "work" / "uv").exists()  # nothing was installed
 
 
 def test_ratios_compare_backends_and_quantizations_that_both_ran():
