@@ -1,7 +1,8 @@
 """A local causal LM (transformers) with an optional LoRA adapter (peft), safe across threads.
 
-One instance can serve both sides offline: the fine-tuned responder generates with the adapter,
-the locally prompted responder with the adapter disabled.
+The bot serves each side from its own instance (see ``local_side``): the prompted side from the base
+weights, the fine-tuned side from a copy with the adapter merged in (``merged_copy``). One instance
+can still serve both (the trainer's evaluation does): with the adapter, or with it disabled.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -30,7 +32,9 @@ class Generation:
     text: str
     prompt_tokens: int
     completion_tokens: int
-    compute_s: float  # time on the model, without waiting for another question's turn
+    compute_s: float  # this answer's share of its batch's time on the model (what it cost)
+    adapter_version: str | None = None  # the adapter that wrote it (None: the base model)
+    batch_size: int = 1  # how many answers were generated together with it
 
 
 class LocalModel:
@@ -78,8 +82,7 @@ class LocalModel:
         no longer be switched off: for a model that only ever answers with it, as at the gate)."""
         from peft import PeftModel
 
-        if not (adapter_dir / "adapter_config.json").exists():
-            raise ModelNotFound(f"{adapter_dir} is not a peft adapter directory (no adapter_config.json)")
+        _check_adapter_dir(adapter_dir)
         with self._lock:
             if self.merged:
                 raise ModelNotFound("this model has an adapter merged in; load a new LocalModel instead")
@@ -94,6 +97,43 @@ class LocalModel:
             self.adapter_version = version or adapter_dir.name
             self._prefixes.clear()
         log.info("loaded adapter %s from %s%s", self.adapter_version, adapter_dir, " (merged)" if merge else "")
+
+    def merged_copy(self, adapter_dir: Path, version: str | None = None) -> LocalModel:
+        """A new model: a copy of these base weights with the adapter merged in (``merge_and_unload``).
+
+        This model is only read, so it answers on while the copy is built; a merged model answers
+        as fast as the base (an unmerged LoRA adds its own matrix products to every step)."""
+        from peft import PeftModel
+
+        _check_adapter_dir(adapter_dir)
+        if self.merged:
+            raise ModelNotFound("this model has an adapter merged in; merge into a copy of the base model instead")
+        weights = self.copy().model
+        merged = PeftModel.from_pretrained(weights, adapter_dir, is_trainable=False).merge_and_unload()
+        clone = self._with(merged.eval())
+        clone.adapter_version = version or adapter_dir.name
+        clone.merged = True
+        log.info("merged adapter %s from %s into a copy of %s", clone.adapter_version, adapter_dir, self.name)
+        return clone
+
+    def copy(self) -> LocalModel:
+        """A new model with a copy of the base weights (without any adapter this one carries), so
+        two sides can answer at the same time without waiting for each other's turn."""
+        from peft import PeftModel
+
+        weights = copy.deepcopy(self.model)
+        if isinstance(weights, PeftModel):
+            weights = weights.unload()  # the base weights, without the adapter
+        return self._with(weights)
+
+    def _with(self, weights: Any) -> LocalModel:
+        clone = copy.copy(self)  # the tokenizer and the hardware are shared, never changed
+        clone.model = weights
+        clone.adapter_version = None
+        clone.merged = False
+        clone._prefixes = {}
+        clone._lock = threading.Lock()
+        return clone
 
     @property
     def has_adapter(self) -> bool:
@@ -128,16 +168,23 @@ class LocalModel:
         return cache
 
     def generate_batch(
-        self, conversations: list[list[Message]], max_new_tokens: int, use_adapter: bool = True
+        self, conversations: list[list[Message]], max_new_tokens: int | Sequence[int], use_adapter: bool = True
     ) -> list[Generation]:
         """Answer several conversations in one batch (left-padded): ~6x the throughput on CPU.
 
+        ``max_new_tokens`` is one limit for all, or one per conversation (the batch runs to the
+        largest; greedy decoding makes each shorter answer a prefix of what it would get alone).
         When they share a long head (the prompted side's system prompt, knowledge and examples),
         it is computed once and cached; only each question's own tokens are processed."""
         import torch
 
         if self.merged and not use_adapter:
             raise ValueError("the adapter is merged into this model: it cannot answer without it")
+        if not conversations:
+            return []
+        limits = [max_new_tokens] * len(conversations) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+        if len(limits) != len(conversations) or min(limits) < 1:
+            raise ValueError(f"need one max_new_tokens >= 1 per conversation, got {limits}")
         encoded = [self._encode(c) for c in conversations]
         shared = {tuple(ids[:head]) for ids, head in encoded}
         head = encoded[0][1] if len(shared) == 1 else 0
@@ -154,7 +201,7 @@ class LocalModel:
             kwargs: dict[str, Any] = {
                 "input_ids": input_ids,
                 "attention_mask": attention_mask,
-                "max_new_tokens": max_new_tokens,
+                "max_new_tokens": max(limits),
                 "do_sample": False,
                 "pad_token_id": pad_id,
             }
@@ -169,16 +216,24 @@ class LocalModel:
             compute_s = time.perf_counter() - started
         results = []
         eos = self.tokenizer.eos_token_id
-        for row, mask in zip(output, masks, strict=True):
+        version = self.adapter_version if use_adapter else None
+        share = compute_s / len(conversations)
+        for row, mask, limit in zip(output, masks, limits, strict=True):
             new = row[head + width :]
             length = int((new != pad_id).sum()) if pad_id != eos else _until_eos(new.tolist(), eos)
+            length = min(length, limit)
             text = self.tokenizer.decode(new[:length], skip_special_tokens=True, clean_up_tokenization_spaces=False)
-            results.append(Generation(text.strip(), sum(mask), length, compute_s / len(conversations)))
+            results.append(Generation(text.strip(), sum(mask), length, share, version, len(conversations)))
         return results
 
     def generate(self, messages: list[Message], max_new_tokens: int, use_adapter: bool = True) -> Generation:
         """Answer one conversation (a batch of one: no padding, the same greedy output)."""
         return self.generate_batch([messages], max_new_tokens, use_adapter=use_adapter)[0]
+
+
+def _check_adapter_dir(adapter_dir: Path) -> None:
+    if not (adapter_dir / "adapter_config.json").exists():
+        raise ModelNotFound(f"{adapter_dir} is not a peft adapter directory (no adapter_config.json)")
 
 
 def _until_eos(tokens: list[int], eos: int) -> int:

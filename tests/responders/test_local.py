@@ -41,7 +41,8 @@ def test_answer_carries_tokens_latency_and_cost(model):
     assert answer.usage.prompt_tokens > 10
     assert 1 <= answer.usage.completion_tokens <= 6
     assert answer.latency_s > 0
-    assert answer.cost_usd == pytest.approx(answer.latency_s)  # $3600/h = $1/s
+    # $3600/h = $1/s of the model's compute time; the latency adds the wait for a running batch.
+    assert 0 < answer.cost_usd <= answer.latency_s
 
 
 def test_label_says_base_model_until_an_adapter_exists(model):
