@@ -4,14 +4,14 @@ A worker thread takes the first waiting request, collects whatever else arrives 
 window (or until the batch is full), runs them all in one call and hands each caller its own
 result. Requests that queued up while a batch was running are taken at once, without waiting.
 If a batch fails, each of its requests is retried alone, so one bad request fails only itself.
-The worker runs at a lower OS priority when asked (``nice``), so threads that must answer
-quickly (Slack acks) get the CPU first, and it exits when idle (a new one starts on demand).
+The worker exits when idle; the next request starts a new one, which inherits that request's
+thread priority (Linux), so generation started from the bot's lowered responder threads
+(``supportbot.priority``) yields the CPU to the threads that ack Slack.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 import time
@@ -46,7 +46,6 @@ class MicroBatcher(Generic[T, R]):
         max_batch: int,
         window_s: float,
         name: str = "batcher",
-        nice: int = 0,
         prepare: Callable[[], None] | None = None,
         idle_exit_s: float = IDLE_EXIT_S,
     ) -> None:
@@ -59,7 +58,6 @@ class MicroBatcher(Generic[T, R]):
         self.max_batch = max_batch
         self.window_s = window_s
         self.name = name
-        self.nice = nice
         self.prepare = prepare
         self.idle_exit_s = idle_exit_s
         self.batch_sizes: deque[int] = deque(maxlen=RECENT_BATCHES)  # newest last
@@ -82,8 +80,6 @@ class MicroBatcher(Generic[T, R]):
         return self.submit(item).result()
 
     def _work(self) -> None:
-        if self.nice:
-            _lower_priority(self.nice)
         if self.prepare is not None:
             self.prepare()
         while True:
@@ -134,14 +130,3 @@ class MicroBatcher(Generic[T, R]):
             request.future.set_result(self.run([request.item])[0])
         except Exception as exc:
             request.future.set_exception(exc)
-
-
-def _lower_priority(nice: int) -> None:
-    """Lower this thread's scheduling priority (Linux: a thread is its own task, and the threads it
-    starts, such as torch's OpenMP workers, inherit it). Elsewhere, it is skipped."""
-    try:
-        target = os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice  # the process's own priority, lowered
-        if target > os.getpriority(os.PRIO_PROCESS, 0):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), target)
-    except (AttributeError, OSError) as exc:
-        log.debug("could not lower the priority of the generation thread: %s", exc)

@@ -2,6 +2,7 @@
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -84,18 +85,27 @@ def test_a_cancelled_request_is_skipped():
     assert run.batches == [[1], [3]]
 
 
-def test_the_worker_runs_at_the_lower_priority_asked_and_exits_when_idle():
+def test_the_worker_takes_the_priority_of_the_thread_that_starts_it_and_exits_when_idle():
+    from supportbot.priority import lower_this_thread
+
     run = Recorder()
-    base = os.getpriority(os.PRIO_PROCESS, 0)
-    batcher = MicroBatcher(run, max_batch=1, window_s=0.0, nice=3, idle_exit_s=0.05)
-    assert batcher(1) == 2
-    assert run.priorities == [min(base + 3, 19)]
-    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the caller's priority is untouched
+    batcher = MicroBatcher(run, max_batch=1, window_s=0.0, idle_exit_s=0.05)
+    caller = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def lowered() -> int:  # as the bot's responder threads are, so generation yields to acks
+        lower_this_thread(3)
+        return batcher(1)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(lowered).result(timeout=60) == 2
+    assert run.priorities == [min(caller + 3, 19)]
+    assert os.getpriority(os.PRIO_PROCESS, 0) == caller  # this thread's priority is untouched
     worker = batcher._worker
     if worker is not None:
         worker.join(timeout=60)
     assert batcher._worker is None
-    assert batcher(2) == 4  # a new worker starts on demand
+    assert batcher(2) == 4  # a new worker starts on demand, here at this thread's priority
+    assert run.priorities[-1] == caller
 
 
 @pytest.mark.parametrize(("max_batch", "window_s"), [(0, 0.01), (4, -1.0)])

@@ -28,12 +28,10 @@ DEFAULT_WINDOW_S = 0.02
 @dataclass(frozen=True)
 class BatchOptions:
     """How a side batches: at most ``max_batch`` questions, collected for ``window_s`` after the
-    first; ``nice`` > 0 runs generation at a lower OS priority than the threads that ack Slack;
-    ``threads`` caps torch's threads (see ``threads_per_side``)."""
+    first; ``threads`` caps torch's threads (see ``threads_per_side``)."""
 
     max_batch: int = DEFAULT_MAX_BATCH
     window_s: float = DEFAULT_WINDOW_S
-    nice: int = 0
     threads: int | None = None  # torch threads for this side's generation; None: torch's default
 
 
@@ -58,7 +56,6 @@ class LocalSide:
             max_batch=options.max_batch,
             window_s=options.window_s,
             name=name,
-            nice=options.nice,
             prepare=None if threads is None else lambda: _set_torch_threads(threads),
         )
 
