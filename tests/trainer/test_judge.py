@@ -49,6 +49,8 @@ def test_the_pool_adds_labelled_references_and_ignores_unlabelled_ones(judge):
     assert judge.judge(answers, REFERENCES, LABELS, pool_right).strict == [True, True, True]
     assert judge.judge(answers, REFERENCES, LABELS, pool_wrong).strict == [True, True, False]
     assert judge.judge(answers, REFERENCES, LABELS, unlabelled).strict == [True, True, True]
+    # A question without a label is judged among the answers' own references: the pool is left out.
+    assert judge.judge(answers, REFERENCES, ["get_refund", "get_refund", None], pool_wrong).strict == [True] * 3
 
 
 def test_an_unlabelled_question_falls_back_to_its_own_reference():
@@ -59,6 +61,11 @@ def test_an_unlabelled_question_falls_back_to_its_own_reference():
     assert nearest_is_own(similarity, [0, 1], texts, ["x", "x", None]) == [True, True]
     assert nearest_is_own(similarity, [0, 1], texts, [None, "x", None]) == [False, True]  # own label unknown
     assert nearest_is_own(similarity, [0, 1], ["a", "a", "c"], [None, None, None]) == [True, True]  # same text
+    # a pool column (index 2) nearest answer 1: counted only when answer 1's own reference has a label
+    pooled = np.array([[0.9, 0.5, 0.1], [0.2, 0.6, 0.8]])
+    assert nearest_is_own(pooled, [0, 1], texts, [None, None, "x"], answers_own=2) == [True, True]
+    assert nearest_is_own(pooled, [0, 1], texts, [None, "y", "x"], answers_own=2) == [True, False]
+    assert nearest_is_own(pooled, [0, 1], texts, [None, "x", "x"], answers_own=2) == [True, True]
 
 
 def test_labels_must_match_the_references(judge):
