@@ -49,18 +49,20 @@ class Services:
         if isinstance(served, ServedResponder):  # FINETUNED_BASE_URL: load there, then ask for the new name
             self.adapters.watch(served.switch, loaded=served.adapter_version)
             return
-        model = self.local_model
-        if model is None:
+        from supportbot.responders.local import LocalResponder
+
+        if not isinstance(served, LocalResponder):
             return
+        side = served.side  # builds each new merged copy off to the side, then swaps it in
         cache = self.settings.data_dir / "adapter-cache"
 
         def switch(version: AdapterVersion) -> None:
-            model.load_adapter(fetch(version.uri, cache), version.version)
+            side.load_adapter(fetch(version.uri, cache), version.version)
 
         # What serves now: the registry's version, or (FINETUNED_ADAPTER pinned by hand) whatever is
         # active, so only a later promotion or rollback replaces the pinned adapter.
         pinned = self.settings.finetuned_adapter is not None
-        self.adapters.watch(switch, loaded=Loaded.ACTIVE if pinned else model.adapter_version)
+        self.adapters.watch(switch, loaded=Loaded.ACTIVE if pinned else side.adapter_version)
 
 
 def build_prompted(
@@ -92,6 +94,7 @@ def build_responders(
 ) -> tuple[dict[Variant, Responder], LocalModel | None]:
     from supportbot.responders.local import LocalPromptedResponder, LocalResponder
     from supportbot.responders.local_model import LocalModel
+    from supportbot.responders.local_side import BatchOptions, FinetunedSide, LocalSide, threads_per_side
 
     prompts = PromptSet.load(settings.prompt_dir)
     if settings.finetuned_base_url and settings.openai_base_url:  # both sides on servers: no local model
@@ -102,13 +105,12 @@ def build_responders(
         dtype=settings.local_dtype,
         bf16=settings.hardware_bf16,
     )
-    active = adapters.active() if adapters is not None else None
-    if settings.finetuned_base_url:
-        pass  # the fine-tuned side is served elsewhere: this model only answers the prompted side
-    elif settings.finetuned_adapter is not None:
-        model.load_adapter(settings.finetuned_adapter)
-    elif active is not None:
-        model.load_adapter(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
+    # Each local side has its own model and batcher: the prompted side the base weights, the
+    # fine-tuned side a copy with the adapter merged in (a copy of the base until one exists).
+    local_sides = 2 - bool(settings.openai_base_url) - bool(settings.finetuned_base_url)
+    threads = threads_per_side(local_sides) if model.device == "cpu" else None
+    batch_s = settings.local_batch_window_ms / 1000
+    options = BatchOptions(settings.local_batch_size, batch_s, threads)
     rate = settings.local_hourly_rate_usd
     prompted: Responder
     if settings.openai_base_url:
@@ -116,14 +118,22 @@ def build_responders(
     else:
         log.info("OPENAI_BASE_URL is not set: the prompted side runs on the local base model")
         prompt = prompt_for_mode(settings, prompts, store, model.tokenizer)
-        prompted = LocalPromptedResponder(model, prompt, settings.max_new_tokens, rate)
-    responders: dict[Variant, Responder] = {
-        "prompted": prompted,
-        "finetuned": LocalResponder(model, settings.max_new_tokens, rate),
-    }
-    if settings.finetuned_base_url:
-        responders["finetuned"] = build_served(settings, adapters)
-    return responders, model
+        side = LocalSide(model, use_adapter=False, name="prompted-batcher", options=options)
+        prompted = LocalPromptedResponder(side, prompt, settings.max_new_tokens, rate)
+    finetuned: Responder
+    if settings.finetuned_base_url:  # served elsewhere: the local model only answers the prompted side
+        finetuned = build_served(settings, adapters)
+    else:
+        active = adapters.active() if adapters is not None else None
+        if settings.finetuned_adapter is not None:
+            start = model.merged_copy(settings.finetuned_adapter)
+        elif active is not None:
+            start = model.merged_copy(fetch(active.uri, settings.data_dir / "adapter-cache"), active.version)
+        else:
+            start = model if settings.openai_base_url else model.copy()
+        finetuned_side = FinetunedSide(start, base=model, options=options)
+        finetuned = LocalResponder(finetuned_side, settings.max_new_tokens, rate)
+    return {"prompted": prompted, "finetuned": finetuned}, model
 
 
 def build_services(

@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         "auto", description="does the hardware do bf16 natively? auto asks torch; no treats it as missing (AVX2 CPUs)"
     )
     max_new_tokens: int = Field(256, ge=1, le=4096, description="longest answer in tokens")
+    local_batch_size: int = Field(
+        16, ge=1, le=256, description="most questions one local side generates together in one batch"
+    )
+    local_batch_window_ms: float = Field(
+        20.0, ge=0, le=5000, description="how long a local side waits after a question for others to batch with it"
+    )
 
     presentation: Literal["labelled", "blind"] = Field(
         "labelled", description="labelled shows model names; blind shows A/B in random order"
@@ -174,7 +180,7 @@ class Settings(BaseSettings):
         "auto",
         description="passes over the training examples; auto: early stopping on a held-out slice's loss",
     )
-    train_max_epochs: int = Field(4, ge=1, le=20, description="most passes when TRAIN_EPOCHS=auto")
+    train_max_epochs: int = Field(3, ge=1, le=20, description="most passes when TRAIN_EPOCHS=auto")
     train_validation_percent: int = Field(
         10, ge=1, le=50, description="share of training rows held out for early stopping (TRAIN_EPOCHS=auto), in %"
     )
@@ -190,9 +196,12 @@ class Settings(BaseSettings):
     train_batch_size: int = Field(8, ge=1, le=1024, description="examples per optimisation step")
     train_max_length: int = Field(320, ge=16, le=8192, description="longest training example in tokens")
     train_quantization: Literal["none", "4bit"] = Field(
-        "none", description="4bit: QLoRA (the base model in 4-bit NF4; CUDA GPUs only)"
+        "none",
+        description="4bit: QLoRA (the base model in 4-bit NF4; for CUDA GPUs, the peft backend refuses it on a CPU)",
     )
-    eval_limit: int = Field(40, ge=1, description="eval-split questions each model answers at the gate")
+    eval_limit: int = Field(
+        0, ge=0, description="eval-split questions each model answers at the gate; 0: the whole eval split"
+    )
     judge_threshold: float = Field(
         0.49, gt=0, lt=1, description="cosine similarity at which the judge accepts an answer (calibrated)"
     )
