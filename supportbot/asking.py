@@ -52,6 +52,7 @@ class AskService:
         responder_timeout_s: float,
         blind: bool = False,
         rng: random.Random | None = None,
+        concurrent_questions: int = 4,
     ) -> None:
         self.responders = responders
         self.store = store
@@ -61,7 +62,10 @@ class AskService:
         self.rng = rng or random.Random()
         # Responders generate on these threads (the local model in-process): at a lower CPU
         # priority, so a request's ack never queues behind generation for a core.
-        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="responder", initializer=lower_this_thread)
+        # Two sides per question in flight, so a local side sees every question in flight and batches them.
+        self.pool = ThreadPoolExecutor(
+            max_workers=2 * max(concurrent_questions, 4), thread_name_prefix="responder", initializer=lower_this_thread
+        )
 
     def validate(self, text: str | None) -> str:
         question = (text or "").strip()

@@ -152,6 +152,7 @@ def build_services(
         max_question_chars=settings.max_question_chars,
         responder_timeout_s=settings.responder_timeout_s,
         blind=settings.presentation == "blind",
+        concurrent_questions=settings.answer_workers,
     )
     feedback = FeedbackService(store, settings.up_names, settings.down_names)
     trusted, reviewers = settings.trusted_ids, settings.reviewer_ids

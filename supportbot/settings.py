@@ -121,7 +121,9 @@ class Settings(BaseSettings):
         "labelled", description="labelled shows model names; blind shows A/B in random order"
     )
     max_question_chars: int = Field(2000, ge=10, description="longest question accepted")
-    answer_workers: int = Field(4, ge=1, le=64, description="questions answered at the same time")
+    answer_workers: int = Field(
+        16, ge=1, le=64, description="questions answered at the same time (a local side batches them together)"
+    )
     max_pending_questions: int = Field(
         100, ge=0, description="questions waiting for an answer before people are told to retry"
     )

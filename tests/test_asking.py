@@ -141,3 +141,33 @@ def test_a_failed_side_is_handed_on_at_once_with_an_error_id(redis_client, model
     assert [f.variant for f in store.failures()] == ["finetuned"]
     slow.open()
     assert next(ready).answer is not None
+
+
+def test_every_question_in_flight_reaches_its_sides_at_once(redis_client, model):
+    """With 16 questions in flight, all 32 side calls run together (so a local side can batch all 16):
+    each call waits at a barrier that only opens when all 32 are inside."""
+    import threading
+
+    barrier = threading.Barrier(32, timeout=60)
+
+    class Meeting:
+        def __init__(self, inner):
+            self.inner, self.variant, self.label = inner, inner.variant, inner.label
+
+        def answer(self, question):
+            barrier.wait()  # raises BrokenBarrierError if fewer than 32 calls can be in flight
+            return self.inner.answer(question)
+
+    store = Store(redis_client)
+    responders = {
+        "prompted": Meeting(LocalPromptedResponder(model, PromptSet.load(), 2, 0.1)),
+        "finetuned": Meeting(LocalResponder(model, 2, 0.1)),
+    }
+    ask = AskService(
+        responders=responders, store=store, max_question_chars=100, responder_timeout_s=90, concurrent_questions=16
+    )
+    questions = [ask.new_question(f"Where is parcel {n}?", user="U1", channel="C1") for n in range(16)]
+    started = [ask.start(question) for question in questions]  # all in flight before any is read
+    results = [list(answering.as_ready()) for answering in started]
+    assert [[outcome.error for outcome in outcomes] for outcomes in results] == [[None, None]] * 16
+    assert not barrier.broken
