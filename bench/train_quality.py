@@ -168,25 +168,41 @@ def train_and_score(  # noqa: PLR0917
             f"best epoch {result.best_epoch}, eval curve {result.eval_curve}",
             flush=True,
         )
-        model = LocalModel(base_dir, adapter_dir=result.adapter_dir, merge=True, dtype=settings.local_dtype)
-        started = time.perf_counter()
-        side = score(
-            name,
-            local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), use_adapter=True),
-            chat_rows(test),
-            make_judge(settings),
-            SHORT_BATCH,
-        )
-        answer_s = time.perf_counter() - started
+        scored = answer_and_judge(name, settings, result.adapter_dir, test, base_dir, intent_judge)
+    return {
+        **scored,
+        "config": config.to_dict(),
+        "train_rows": len(rows),
+        "train": result.metrics(),
+        "train_minutes": round(train_s / 60, 2),
+    }
+
+
+def answer_and_judge(  # noqa: PLR0917
+    name: str,
+    settings: Settings,
+    adapter_dir: Path,
+    test: list[dict[str, Any]],
+    base_dir: Path,
+    intent_judge: IntentJudge,
+) -> dict[str, Any]:
+    """The adapter answers the held-out questions as at the gate (merged, short prompt, 96 new
+    tokens, batched); both judges score the answers."""
+    model = LocalModel(base_dir, adapter_dir=adapter_dir, merge=True, dtype=settings.local_dtype)
+    started = time.perf_counter()
+    side = score(
+        name,
+        local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), use_adapter=True),
+        chat_rows(test),
+        make_judge(settings),
+        SHORT_BATCH,
+    )
+    answer_s = time.perf_counter() - started
     intents = [row["intent"] for row in test]
     by_intent = intent_judge.score([e["answer"] for e in side["examples"]], intents)
     print(f"[{name}] intent judge {describe(by_intent)}, strict {side['accuracy']:.1%}", flush=True)
     return {
         "name": name,
-        "config": config.to_dict(),
-        "train_rows": len(rows),
-        "train": result.metrics(),
-        "train_minutes": round(train_s / 60, 2),
         "answer_minutes": round(answer_s / 60, 2),
         "strict": side["accuracy"],
         "strict_ci95": side["ci95"],
@@ -201,6 +217,17 @@ def train_and_score(  # noqa: PLR0917
             for e, t, p in zip(side["examples"], intents, by_intent["predicted"], strict=True)
         ],
     }
+
+
+def trained_adapter(adapter_dir: Path) -> dict[str, Any]:
+    """An adapter trained elsewhere (--adapter: a run's adapter or a Trainer checkpoint): what its
+    trainer_state.json says about its training, if it has one."""
+    state_path = adapter_dir / "trainer_state.json"
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    evals = [e for e in state.get("log_history", []) if "eval_loss" in e]
+    train = {"epochs": state.get("epoch"), "steps": state.get("global_step"), "best_epoch": None}
+    train |= {"eval_curve": evals, "train_rows": None, "validation_rows": None}
+    return {"config": {}, "train_rows": None, "train": train, "train_minutes": None, "adapter": str(adapter_dir)}
 
 
 def report(name: str, started: float) -> Any:
@@ -239,12 +266,13 @@ def overrides(pairs: list[str]) -> dict[str, str]:
 def line(result: dict[str, Any]) -> str:
     low, high = result["intent_judge_ci95"]
     slow, shigh = result["strict_ci95"]
+    train = result["train"]
     return (
         f"{result['name']:<10} intent judge {result['intent_judge']:.1%} [{low:.0%}-{high:.0%}] "
         f"({result['intent_judge_right']}/{result['n']}) | strict {result['strict']:.1%} [{slow:.0%}-{shigh:.0%}] "
-        f"| lenient {result['lenient']:.1%} | {result['train_rows']} rows, {result['train']['epochs']:g} epochs "
-        f"(best {result['train']['best_epoch']}), {result['train']['steps']} steps, "
-        f"train {result['train_minutes']:.1f} min, answer {result['answer_minutes']:.1f} min"
+        f"| lenient {result['lenient']:.1%} | {result['train_rows']} rows, {train['epochs']} epochs "
+        f"(best {train['best_epoch']}), {train['steps']} steps, "
+        f"train {result['train_minutes']} min, answer {result['answer_minutes']:.1f} min"
     )
 
 
@@ -256,6 +284,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the candidate")
     parser.add_argument("--baseline", action="store_true", help="also train the previous defaults (300 rows, 1 epoch)")
     parser.add_argument("--out", type=Path, help="write every figure and answer as JSON here")
+    parser.add_argument("--adapter", type=Path, help="score this adapter (or Trainer checkpoint) instead of training")
     parser.add_argument("--eval-json", type=Path, help="write the answers as a `supportbot eval` report here")
     args = parser.parse_args()
 
@@ -278,14 +307,18 @@ def main() -> None:
         f"{describe(ceiling)}",
         flush=True,
     )
-    results = [train_and_score("candidate", settings, snapshot_train, test, base_dir, intent_judge)]
+    if args.adapter:
+        scored = answer_and_judge("adapter", settings, args.adapter, test, base_dir, intent_judge)
+        results = [{**scored, **trained_adapter(args.adapter)}]
+    else:
+        results = [train_and_score("candidate", settings, snapshot_train, test, base_dir, intent_judge)]
     print(line(results[0]), flush=True)
     if args.baseline:
         baseline = base_settings.model_copy(update=BASELINE)
         results.append(train_and_score("baseline", baseline, snapshot_train, test, base_dir, intent_judge))
         print(line(results[1]), flush=True)
     load_after = os.getloadavg()
-    hardware = results[0]["train"]["hardware"]
+    hardware = results[0]["train"].get("hardware") or {}
     summary = {
         "cpu": cpu_name(),
         "hardware": hardware,
