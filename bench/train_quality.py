@@ -59,7 +59,7 @@ def qa_file(data: Path) -> Path:
     for candidate in (data / "qa_dev.jsonl", data / "bitext_customer_support" / "qa_dev.jsonl"):
         if candidate.exists():
             return candidate
-    raise SystemExit(f"no qa_dev.jsonl in {data} (pass the Bitext dev folder, e.g. ../shared/data)")
+    raise SystemExit(f"no qa_dev.jsonl in {data} (pass the folder of the full Bitext dev data, qa_dev.jsonl)")
 
 
 def select(rows: list[dict[str, Any]], per_intent: int, held_out: int) -> tuple[list[dict], list[dict]]:
@@ -278,7 +278,7 @@ def line(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="the Bitext dev folder (qa_dev.jsonl), e.g. ../shared/data")
+    parser.add_argument("data", type=Path, help="the folder of the full Bitext dev data (qa_dev.jsonl)")
     parser.add_argument("--per-intent", type=int, default=12, help="rows imported per intent (27 intents)")
     parser.add_argument("--held-out", type=int, default=4, help="held-out questions per intent, never trained on")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for the candidate")

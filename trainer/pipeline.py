@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import compute_cost
 from supportbot.examples import count_since, eligible_examples
+from supportbot.lora_server import loader_from_settings
 from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet, prompt_for_mode
 from supportbot.records import AdapterVersion
 from supportbot.responders.local_model import Generation, LocalModel
@@ -30,8 +31,8 @@ from supportbot.training_lock import TrainingLock
 from trainer.backends import TrainResult, get_backend
 from trainer.config import TrainConfig
 from trainer.dataset import build_snapshot, load_snapshot
-from trainer.evaluate import AnswerBatch, decide, score, to_messages
-from trainer.judge import make_judge
+from trainer.evaluate import AnswerBatch, decide, reference_pool, score, to_messages
+from trainer.judge import Reference, make_judge
 from trainer.progress import Reporter
 from trainer.registry import publish
 
@@ -116,7 +117,8 @@ def retrain(
     config: TrainConfig | None = None,
     force: bool = False,
 ) -> RetrainOutcome:
-    registry = AdapterRegistry(store.redis, store.keys)
+    # With FINETUNED_BASE_URL, a promotion first loads the version on the inference server.
+    registry = AdapterRegistry(store.redis, store.keys, prepare=loader_from_settings(settings))
     with TrainingLock(store.redis, store.keys):
         since = registry.last_trained_at()
         fresh = count_since(eligible_examples(store, settings.min_upvoters), since)
@@ -142,7 +144,8 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
     started = time.perf_counter()
     snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
     train = training_rows(load_snapshot(snapshot.path, "train"), settings.train_max_examples)
-    evaluation = round_robin_by_label(load_snapshot(snapshot.path, "eval"), settings.eval_limit)
+    eval_rows = load_snapshot(snapshot.path, "eval")
+    evaluation = round_robin_by_label(eval_rows, settings.eval_limit or len(eval_rows))  # 0: the whole split
     if not train or not evaluation:
         reason = f"snapshot {snapshot.name} has {len(train)} training and {len(evaluation)} eval examples"
         reporter.stage(f":warning: Cannot train: {reason}.")
@@ -170,7 +173,9 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
 
         result = backend.train(train, base_dir, config, work, progress=progress)
         reporter.stage(f":mag: Evaluating {version} ({trained(result)})…")
-        report = gate_report(settings, registry, base_dir, result.adapter_dir, evaluation, reporter.answered)
+        report = gate_report(
+            settings, registry, base_dir, result.adapter_dir, evaluation, reporter.answered, reference_pool(train)
+        )
         uri = publish(result.adapter_dir, settings.adapter_store_uri, version)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -223,10 +228,12 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
     candidate_dir: Path,
     evaluation: list[dict[str, Any]],
     progress: Callable[[str, int, int, int], None] | None = None,
+    pool: Sequence[Reference] = (),
 ) -> dict[str, Any]:
     """Score the candidate, the live adapter (or the bare base) and the prompted model.
 
-    ``progress(side, done, total, tokens)`` follows the answering, batch by batch."""
+    ``progress(side, done, total, tokens)`` follows the answering, batch by batch; ``pool`` (the
+    training split's labelled answers) gives the headline more references per label, as in `eval`."""
     judge = make_judge(settings)
     short = to_messages(FINETUNED_SYSTEM_PROMPT)
     options: dict[str, Any] = {"dtype": settings.local_dtype, "bf16": settings.hardware_bf16}
@@ -251,9 +258,9 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
 
     candidate_side = local_side(candidate, short, use_adapter=True)
     sides = {
-        "candidate": score("candidate", candidate_side, evaluation, judge, SHORT_BATCH, follow("candidate")),
-        "live": score(live_name, live, evaluation, judge, SHORT_BATCH, follow(live_name)),
-        "prompted": score(prompted_name, prompted, evaluation, judge, LONG_BATCH, follow(prompted_name)),
+        "candidate": score("candidate", candidate_side, evaluation, judge, SHORT_BATCH, follow("candidate"), pool),
+        "live": score(live_name, live, evaluation, judge, SHORT_BATCH, follow(live_name), pool),
+        "prompted": score(prompted_name, prompted, evaluation, judge, LONG_BATCH, follow(prompted_name), pool),
     }
     decision = decide(
         strict_verdicts(sides["candidate"]),

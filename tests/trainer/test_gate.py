@@ -81,3 +81,34 @@ def test_old_gate_reports_are_read_with_the_strict_headline():
     assert figures.ci95 == wilson_interval(1, 4)
     new = {"accuracy": 0.25, "ci95": [0.1, 0.7], "lenient_accuracy": 1.0, "n": 4}
     assert side_accuracy(new).ci95 == (0.1, 0.7)
+
+
+def test_the_gate_evaluates_the_whole_eval_split_by_default(monkeypatch, tiny_env, redis_client):
+    from supportbot.adapters import AdapterRegistry
+    from supportbot.settings import load_settings
+    from supportbot.store import Store
+    from tests.support.paths import BITEXT
+    from tests.trainer.test_pipeline import Recorder
+    from trainer import pipeline
+    from trainer.config import TrainConfig
+    from trainer.dataset import load_snapshot
+    from trainer.importer import Mapping, parse
+
+    monkeypatch.setenv("TRAIN_MAX_EXAMPLES", "16")
+    monkeypatch.delenv("EVAL_LIMIT", raising=False)  # the default: 0, every eval question
+    store = Store(redis_client)
+    store.seeds.add_all(parse(BITEXT, Mapping(), 2000).seeds[:150])
+    settings = load_settings()
+    assert settings.eval_limit == 0
+    pipeline.retrain(
+        settings,
+        store,
+        trigger="test",
+        reporter=Recorder(),
+        config=TrainConfig(max_steps=1, batch_size=4, max_length=96),
+    )
+    (version,) = AdapterRegistry(store.redis, store.keys).all()
+    whole = len(load_snapshot(settings.datasets_dir / f"{version.snapshot}.jsonl", "eval"))
+    assert whole > 6
+    assert version.report["candidate"]["n"] == whole == len(version.report["candidate"]["examples"])
+    assert version.report["decision"]["test"]["n"] == whole
