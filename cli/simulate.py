@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ import click
 from rich.table import Table
 
 from cli.common import console, friendly_errors, load_config, out_dir_option
+from simulation.loop import Loop, LoopOptions
+from simulation.report import markdown
+from simulation.scenario import ScenarioSize, build_scenario
 from supportbot.errors import SupportbotError
+from supportbot.judging import Reference
 from supportbot.settings import Settings
-from supportbot.simulation.loop import Loop, LoopOptions
-from supportbot.simulation.report import markdown
-from supportbot.simulation.scenario import ScenarioSize, build_scenario
 from supportbot.store import Store
 
 
@@ -153,16 +155,18 @@ def simulate(  # noqa: PLR0917 - the command's options
 
 def run(settings: Settings, scenario: Any, out: Path, options: LoopOptions) -> dict[str, Any]:
     from cli.progress import reporting
+    from simulation.loop import PREFIX
     from supportbot.base_model import resolve_base_model
     from supportbot.redis_conn import connect, resolve_url
-    from supportbot.simulation.loop import PREFIX
     from trainer.judge import make_judge
     from trainer.pipeline import retrain
 
     judge = make_judge(settings)
 
-    def judge_fn(answers: list[str], references: list[str]) -> tuple[list[bool], list[bool]]:
-        verdicts = judge.judge(answers, references)
+    def judge_fn(
+        answers: list[str], references: list[str], labels: list[str | None], pool: Sequence[Reference]
+    ) -> tuple[list[bool], list[bool]]:
+        verdicts = judge.judge(answers, references, labels, pool)
         return list(verdicts.strict), list(verdicts.correct)
 
     def train_first(sim: Settings, store: Store) -> Any:
@@ -194,7 +198,7 @@ def machine() -> dict[str, Any]:
 
 
 def show(report: dict[str, Any]) -> None:
-    table = Table("side", "intents", "n", "before", "after", "change", title="Accuracy (strict; lenient beside)")
+    table = Table("side", "intents", "n", "before", "after", "change", title="Accuracy (headline; lenient beside)")
     for variant, name in (("finetuned", "fine-tuned"), ("prompted", "prompted")):
         for group, title in (("held_out", "held out"), ("other", "others")):
             row = report["accuracy"][variant][group]

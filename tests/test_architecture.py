@@ -1,5 +1,7 @@
 """The layout shows the architecture: bot -> supportbot <- trainer, with cli (the composition root)
-on top; nothing imports upward, and nothing but cli imports cli."""
+on top; nothing imports upward, and nothing but cli imports cli. ``simulation`` (``supportbot
+simulate``) drives the real bot from outside, as Slack and its people would: it sits beside cli,
+uses the core and Slack's SDK for signatures, and never imports the bot or the trainer in-process."""
 
 import ast
 from pathlib import Path
@@ -20,7 +22,15 @@ def imported_packages(path: Path) -> set[str]:
 
 def test_core_imports_neither_bot_nor_trainer():
     for path in (PROJECT / "supportbot").rglob("*.py"):
-        assert not imported_packages(path) & {"bot", "trainer"}, path
+        assert not imported_packages(path) & {"bot", "trainer", "simulation"}, path
+
+
+def test_simulation_drives_the_bot_from_outside():
+    for path in (PROJECT / "simulation").rglob("*.py"):
+        assert not imported_packages(path) & {"bot", "trainer", "cli"}, path
+    for package in ("supportbot", "bot", "trainer"):
+        for path in (PROJECT / package).rglob("*.py"):
+            assert "simulation" not in imported_packages(path), path
 
 
 def test_bot_never_imports_trainer():
@@ -46,7 +56,7 @@ def test_the_bot_and_core_import_no_torch():
 
 
 def test_nothing_imports_the_entry_point():
-    for package in ("supportbot", "bot", "trainer"):
+    for package in ("supportbot", "bot", "trainer", "simulation"):
         for path in (PROJECT / package).rglob("*.py"):
             assert "cli" not in imported_packages(path), path
 

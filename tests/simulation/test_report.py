@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
+from simulation.loop import Loop
+from simulation.report import Outcome, build_report, markdown, scheduler_lines
+from simulation.scenario import Item, Scenario
+from simulation.scoring import Phase, Verdict
+from simulation.workspace import Asked, Shown
 from supportbot.records import AdapterVersion
 from supportbot.settings import load_settings
-from supportbot.simulation.loop import Loop
-from supportbot.simulation.report import Outcome, build_report, markdown, scheduler_lines
-from supportbot.simulation.scenario import Item, Scenario
-from supportbot.simulation.scoring import Phase, Verdict
-from supportbot.simulation.workspace import Asked, Shown
 
 LOG = """\
 INFO scheduled retraining at 2026-11-28T17:40:00+00:00 skipped: 3 new approved examples, MIN_NEW_EXAMPLES=10
@@ -41,7 +41,7 @@ def phase(items: list[Item], version: str, right: list[bool]) -> Phase:
 def test_the_goal_needs_thirty_points_on_held_out_and_no_loss_over_three_elsewhere(tmp_path: Path):
     held = [Item(f"h{i}", "r", "held") for i in range(10)]
     other = [Item(f"o{i}", "r", "other") for i in range(10)]
-    scenario = Scenario(["held"], ["other"], [], [], held + other, {"held": "r", "other": "r"})
+    scenario = Scenario(["held"], ["other"], [], [], held + other, {"held": ["r"], "other": ["r"]})
     loop = Loop(load_settings(), scenario, tmp_path, lambda a, r: ([], []), lambda s, st: None, print)  # type: ignore[arg-type, return-value]
     first = AdapterVersion("v1", "base", "s1", "u1", "cli", status="promoted")
     second = AdapterVersion("v2", "base", "s2", "u2", "schedule", status="promoted",

@@ -2,8 +2,8 @@
 
 import pytest
 
+from simulation.scenario import REFERENCES_PER_INTENT, ScenarioSize, build_scenario
 from supportbot.errors import SupportbotError
-from supportbot.simulation.scenario import ScenarioSize, build_scenario
 from supportbot.splits import normalise
 from tests.support.paths import BITEXT
 from trainer.importer import Mapping, parse
@@ -28,7 +28,11 @@ def test_held_out_intents_are_never_seeded_and_nothing_is_used_twice(rows):
     assert len({normalise(q) for q in parts}) == len(parts)  # no question, or near-duplicate, twice
     measured = {i.reference for i in scenario.measured}
     assert set(scenario.references) == {r.label for r in rows}
-    assert not set(scenario.references.values()) & measured  # a measured answer is never a yardstick
+    pooled = [text for texts in scenario.references.values() for text in texts]
+    assert not set(pooled) & measured  # a measured answer is never a yardstick
+    assert all(0 < len(texts) <= REFERENCES_PER_INTENT for texts in scenario.references.values())
+    for item in scenario.taught:  # what people teach is among its intent's references
+        assert item.reference in scenario.references[item.label] or len(scenario.references[item.label]) == 16
 
 
 def test_the_choice_is_deterministic_and_can_be_named(rows):

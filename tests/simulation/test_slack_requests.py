@@ -5,7 +5,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
-from supportbot.simulation import slack_requests as requests
+from simulation import slack_requests as requests
 
 
 def test_signatures_are_the_ones_slack_sdk_verifies():

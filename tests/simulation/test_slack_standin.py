@@ -6,7 +6,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from supportbot.simulation.slack_standin import BOT_USER_ID, SlackStandIn
+from simulation.slack_standin import BOT_USER_ID, SlackStandIn
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from simulation.bot_process import BotProcess
+from simulation.loop import ADMIN, CHANNEL, PREFIX, TRUSTED, LoopOptions, bot_env, overrides_for
+from simulation.scenario import Item
+from simulation.slack_standin import SlackStandIn
+from simulation.workspace import Workspace
 from supportbot.examples import eligible_examples
-from supportbot.simulation.bot_process import BotProcess
-from supportbot.simulation.loop import ADMIN, CHANNEL, PREFIX, TRUSTED, LoopOptions, bot_env, overrides_for
-from supportbot.simulation.scenario import Item
-from supportbot.simulation.slack_standin import SlackStandIn
-from supportbot.simulation.workspace import Workspace
 from supportbot.store import Store
 from tests.conftest import TEST_REDIS_URL
 

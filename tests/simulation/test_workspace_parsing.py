@@ -1,9 +1,9 @@
 """What people read in a thread, parsed from the Block Kit the bot's own builders make."""
 
 from bot.blocks import answer_message, placeholder_message, warning_message
+from simulation.slack_standin import Message
+from simulation.workspace import shown, unescape
 from supportbot.records import Answer, Usage
-from supportbot.simulation.slack_standin import Message
-from supportbot.simulation.workspace import shown, unescape
 
 
 def message(built: dict) -> Message:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.simulation.scenario import ScenarioSize, build_scenario
+from simulation.scenario import ScenarioSize, build_scenario
 from supportbot.splits import hashed_split, normalise
 from tests.support.models import smollm2_dir
 from tests.support.paths import BITEXT

@@ -28,17 +28,17 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from simulation.bot_process import BotProcess
+from simulation.report import Outcome, build_report
+from simulation.scenario import Scenario
+from simulation.scoring import JudgeFn, Phase, accuracy, score
+from simulation.slack_standin import SlackStandIn
+from simulation.workspace import Asked, Workspace
 from supportbot.adapters import AdapterRegistry
 from supportbot.errors import SupportbotError
 from supportbot.examples import count_since, eligible_examples
 from supportbot.records import AdapterVersion
 from supportbot.settings import Settings
-from supportbot.simulation.bot_process import BotProcess
-from supportbot.simulation.report import Outcome, build_report
-from supportbot.simulation.scenario import Scenario
-from supportbot.simulation.scoring import JudgeFn, Phase, accuracy, score
-from supportbot.simulation.slack_standin import SlackStandIn
-from supportbot.simulation.workspace import Asked, Workspace
 from supportbot.store import Store
 
 PREFIX = "sbsim:"

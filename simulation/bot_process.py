@@ -17,8 +17,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from simulation.slack_requests import SlackRequest
 from supportbot.errors import SupportbotError
-from supportbot.simulation.slack_requests import SlackRequest
 
 
 def free_port() -> int:

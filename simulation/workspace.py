@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from simulation import slack_requests as requests
+from simulation.bot_process import BotProcess
+from simulation.scenario import Item
+from simulation.slack_standin import Message, SlackStandIn
 from supportbot.errors import SupportbotError
-from supportbot.simulation import slack_requests as requests
-from supportbot.simulation.bot_process import BotProcess
-from supportbot.simulation.scenario import Item
-from supportbot.simulation.slack_standin import Message, SlackStandIn
 
 _LABEL = re.compile(r"\*(.+?)\*")
 _VERSION = re.compile(r"^Fine-tuned (v\d+)")

@@ -23,6 +23,10 @@ from supportbot.errors import SupportbotError
 from supportbot.records import SeedExample
 from supportbot.splits import normalise
 
+# Reference answers per intent in the judge's pool: enough that a right answer meets its intent's
+# variety, few enough to embed in seconds.
+REFERENCES_PER_INTENT = 16
+
 
 @dataclass(frozen=True)
 class Item:
@@ -56,9 +60,9 @@ class Scenario:
     seeds: list[SeedExample]
     taught: list[Item]
     measured: list[Item]
-    # One reference answer per intent, none of them a measured question's: the strict judge
-    # checks a measured answer is closer to its own reference than to every other intent's.
-    references: dict[str, str] = field(default_factory=dict)
+    # Labelled reference answers per intent, none of them a measured question's: the pool the
+    # headline rule (supportbot.judging, as in the gate and `eval`) may find nearest an answer.
+    references: dict[str, list[str]] = field(default_factory=dict)
 
     def is_held_out(self, item: Item) -> bool:
         return item.label in self.held_out
@@ -112,7 +116,7 @@ def build_scenario(
         taught = rows_of[: size.taught_per_held_out]
         scenario.taught += [_item(r) for r in taught]
         scenario.measured += [_item(r) for r in rows_of[size.taught_per_held_out : need]]
-        scenario.references[label] = taught[0].answer
+        scenario.references[label] = _pool(rows_of[: size.taught_per_held_out] + rows_of[need:])
     for label in others:
         rows_of = groups[label]
         need = size.measured_per_other + size.taught_per_other + 1
@@ -125,5 +129,10 @@ def build_scenario(
         scenario.measured += [_item(r) for r in measured]
         scenario.taught += [_item(r) for r in taught]
         scenario.seeds += seeds
-        scenario.references[label] = seeds[0].answer
+        scenario.references[label] = _pool(taught + rest)
     return scenario
+
+
+def _pool(rows: list[SeedExample]) -> list[str]:
+    """Up to REFERENCES_PER_INTENT distinct answers of one intent, in the scenario's order."""
+    return list(dict.fromkeys(row.answer for row in rows))[:REFERENCES_PER_INTENT]

@@ -7,11 +7,11 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from simulation.scoring import Phase
 from supportbot.records import AdapterVersion
-from supportbot.simulation.scoring import Phase
 
 if TYPE_CHECKING:
-    from supportbot.simulation.loop import Loop
+    from simulation.loop import Loop
 
 # The goal of issue 12: at least +30 points on the held-out intents, no loss over 3 points on
 # the others, in at most 30 minutes.
