@@ -74,6 +74,7 @@ def post_placeholders(client: WebClient, ask: AskService, question: Question, va
             continue
         question.placeholders[variant] = response["ts"]
         ask.store.save_question(question)
+        ask.store.mark_placeholder(question.channel, response["ts"])
 
 
 def _show(client: WebClient, ask: AskService, question: Question, item: Answer | Outcome) -> None:

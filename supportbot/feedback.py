@@ -29,6 +29,13 @@ class FeedbackService:
             return None
         answer = self.store.answer_for_message(channel, ts)
         if answer is None:
+            # A placeholder, not answered yet: the vote is held and cast when the answer replaces
+            # it in place (the reaction stays on the message people then read).
+            if not self.store.hold_vote(channel, ts, user, vote, added):
+                return None
+            answer = self.store.answer_for_message(channel, ts)
+            if answer is not None:  # the answer was shown meanwhile: cast what is held now
+                self.store.cast_pending_votes(answer)
             return None
         if added:
             changed = self.store.votes.set(answer.id, user, vote)

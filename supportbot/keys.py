@@ -109,6 +109,14 @@ class Keys:
         """The answer id posted as Slack message (channel, ts): how a reaction finds its answer."""
         return f"{self.prefix}message:{channel}:{ts}"
 
+    def placeholder(self, channel: str, ts: str) -> str:
+        """Set while Slack message (channel, ts) is a placeholder its answer will replace in place."""
+        return f"{self.prefix}placeholder:{channel}:{ts}"
+
+    def pending_votes(self, channel: str, ts: str) -> str:
+        """Hash user -> vote: reactions on a placeholder, cast on its answer once it is shown."""
+        return f"{self.prefix}pending_votes:{channel}:{ts}"
+
     @property
     def questions(self) -> str:
         """Sorted set of question ids scored by creation time."""

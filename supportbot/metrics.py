@@ -15,8 +15,9 @@ Plus the latest eval-set accuracy of the live adapter and of the prompted model,
 adapter's gate report: the strict figure (the answer is about the right question) with its 95%
 interval, the lenient one (similarity alone) beside it, and the paired test that promoted it.
 
-How often the judge agrees with people's net 👍/👎 is not shown: answers given in Slack have no
-reference to judge them against, so no judge verdict exists for them.
+How often the judge agrees with people's net 👍/👎 is computed apart (``supportbot.vote_agreement``:
+each voted answer judged against its question's approved correction or nearest imported seed) and
+shown beside these figures in the digest.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from supportbot.seeds import SeedStore
 from supportbot.votes import VoteStore
 
 EVENT_TTL_S = 24 * 3600  # Slack retries within minutes; a day is plenty.
+PLACEHOLDER_TTL_S = 7 * 24 * 3600  # an answer fills its placeholder within minutes; a week is plenty
 
 
 class Store:
@@ -69,13 +70,50 @@ class Store:
             pipe.execute()
 
     def mark_posted(self, answer: Answer) -> None:
-        """Record where a stored answer was posted: its (channel, ts) now maps back to it."""
+        """Record where a stored answer was posted: its (channel, ts) now maps back to it. When it
+        replaced a placeholder, the votes people reacted with on the placeholder are cast on it."""
         if not (answer.channel and answer.ts):
             raise ValueError("a posted answer needs its channel and ts")
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(self.keys.answer(answer.id), json.dumps(answer.to_dict()))
             pipe.set(self.keys.message(answer.channel, answer.ts), answer.id)
+            pipe.delete(self.keys.placeholder(answer.channel, answer.ts))
             pipe.execute()
+        self.cast_pending_votes(answer)
+
+    def mark_placeholder(self, channel: str, ts: str) -> None:
+        """Record that Slack message (channel, ts) is a placeholder an answer will replace in place:
+        a reaction on it before then is kept (``hold_vote``) rather than dropped."""
+        self.redis.set(self.keys.placeholder(channel, ts), "1", ex=PLACEHOLDER_TTL_S)
+
+    def hold_vote(self, channel: str, ts: str, user: str, vote: int, added: bool) -> bool:
+        """Keep a reaction on a placeholder until its answer is shown; False when (channel, ts) is
+        not a placeholder. A reaction removed before then withdraws the held vote."""
+        if not self.redis.exists(self.keys.placeholder(channel, ts)):
+            return False
+        key = self.keys.pending_votes(channel, ts)
+        if added:
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, user, vote)
+                pipe.expire(key, PLACEHOLDER_TTL_S)
+                pipe.execute()
+        elif self.redis.hget(key, user) == str(vote):
+            self.redis.hdel(key, user)
+        return True
+
+    def cast_pending_votes(self, answer: Answer) -> dict[str, int]:
+        """Cast the votes held on ``answer``'s message while it was a placeholder (taken atomically,
+        so they are cast once even when a reaction and the answer race); the votes cast."""
+        assert answer.channel and answer.ts
+        key = self.keys.pending_votes(answer.channel, answer.ts)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(key)
+            pipe.delete(key)
+            held, _ = pipe.execute()
+        cast = {user: int(vote) for user, vote in held.items()}
+        for user, vote in cast.items():
+            self.votes.set(answer.id, user, vote)
+        return cast
 
     def get_answer(self, answer_id: str) -> Answer | None:
         raw = self.redis.get(self.keys.answer(answer_id))

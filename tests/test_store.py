@@ -40,6 +40,34 @@ def test_question_and_answers_round_trip(redis_client):
     assert all(key.startswith("t:") for key in redis_client.keys("*"))
 
 
+def test_a_vote_held_on_a_placeholder_is_cast_once_whichever_side_wins_the_race(redis_client):
+    """``mark_posted`` casts what is held; a reaction held just after it (its placeholder check
+    passed first) is cast by ``FeedbackService.react``'s re-check: either way exactly once."""
+    from supportbot.feedback import FeedbackService
+
+    store = Store(redis_client, "t:")
+    feedback = FeedbackService(store, frozenset({"+1"}), frozenset({"-1"}))
+    question = Question(text="How do I cancel?", user="U1", channel="C1", thread_ts="1.0")
+    store.save_question(question)
+    answer = make_answer(question.id)
+    store.save_answer(answer)
+    store.mark_placeholder("C1", "2.0")
+    assert feedback.react("C1", "2.0", "U0A", "+1", True) is None  # held, not dropped
+    answer.channel, answer.ts = "C1", "2.0"
+    store.mark_posted(answer)
+    assert store.votes.of(answer.id) == {"U0A": 1}
+    # A late reaction whose placeholder check passed before the answer was shown: held, then
+    # cast by whoever takes the held votes next (here the re-check after holding).
+    assert store.hold_vote("C1", "2.0", "U0B", -1, True) is False  # no longer a placeholder
+    store.redis.set(store.keys.placeholder("C1", "2.0"), "1")  # replay the lost race
+    store.hold_vote("C1", "2.0", "U0B", -1, True)
+    assert store.cast_pending_votes(answer) == {"U0B": -1}
+    assert store.cast_pending_votes(answer) == {}  # taken once
+    assert store.votes.of(answer.id) == {"U0A": 1, "U0B": -1}
+    assert feedback.react("C1", "3.0", "U0C", "+1", True) is None  # no placeholder, no answer
+    assert not redis_client.keys("t:pending_votes:C1:3.0")
+
+
 def test_answer_without_a_question_is_refused(redis_client):
     store = Store(redis_client)
     try:

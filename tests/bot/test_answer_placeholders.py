@@ -120,6 +120,41 @@ def test_votes_and_reactions_on_a_placeholder_message_count_for_its_answer(gated
     assert [m.ts for m in bolt.stub.thread_messages(thread)] == [prompted.ts, finetuned.ts]
 
 
+def test_reactions_on_a_placeholder_before_its_answer_is_shown_count_once_it_is(gated):
+    """People react to the message they see; a placeholder becomes its answer in place, so a 👍 given
+    while it still says "thinking" stays on the answer in Slack and must count for it."""
+    bolt = gated.bolt
+    thread = ask(bolt)
+    prompted, finetuned = bolt.stub.thread_messages(thread)
+    store = bolt.services.store
+    assert bolt.dispatch(reaction_body("+1", "U0ALICE", "C0SUPPORT", finetuned.ts, event_id="EvH1")).status == 200
+    assert bolt.dispatch(reaction_body("-1", "U0BOB", "C0SUPPORT", finetuned.ts, event_id="EvH2")).status == 200
+    assert bolt.dispatch(reaction_body("+1", "U0CAROL", "C0SUPPORT", prompted.ts, event_id="EvH3")).status == 200
+    # Carol takes hers back before anything is shown: it must not be cast.
+    bolt.dispatch(reaction_body("+1", "U0CAROL", "C0SUPPORT", prompted.ts, added=False, event_id="EvH4"))
+    eventually(lambda: store.redis.hgetall(store.keys.pending_votes("C0SUPPORT", finetuned.ts)),
+               {"U0ALICE": "1", "U0BOB": "-1"})  # fmt: skip
+    eventually(lambda: store.redis.hgetall(store.keys.pending_votes("C0SUPPORT", prompted.ts)), {})
+
+    gated.finetuned.open(), gated.prompted.open()
+    shown_prompted, shown_finetuned = bolt.stub.wait_for_answers(2)
+    eventually(lambda: store.votes.of(shown_finetuned.answer_id), {"U0ALICE": 1, "U0BOB": -1})
+    assert store.votes.of(shown_prompted.answer_id) == {}
+    assert store.redis.exists(store.keys.pending_votes("C0SUPPORT", finetuned.ts)) == 0
+    assert store.redis.exists(store.keys.placeholder("C0SUPPORT", finetuned.ts)) == 0
+    # After it is shown, a reaction goes straight to the answer, as before.
+    bolt.dispatch(reaction_body("+1", "U0DAN", "C0SUPPORT", shown_prompted.ts, event_id="EvH5"))
+    eventually(lambda: store.votes.of(shown_prompted.answer_id), {"U0DAN": 1})
+
+
+def test_a_reaction_on_a_message_that_is_no_answer_stores_nothing(gated):
+    bolt = gated.bolt
+    store = bolt.services.store
+    body = reaction_body("+1", "U0ALICE", "C0SUPPORT", "1700000009.000100", event_id="EvN1")
+    assert bolt.dispatch(body).status == 200
+    assert settle(lambda: sorted(store.redis.scan_iter(f"{store.keys.prefix}pending_votes:*"))) == []
+
+
 def test_a_failed_side_replaces_its_placeholder_with_a_warning(settings, slack_stub, model):
     made, background = gated_bolt(model, slack_stub, fail="the backend exploded at /srv/secret.py")
     try:
