@@ -18,6 +18,10 @@ an argument; nothing here reads it unless asked.
     .venv/bin/python bench/intent_judge.py --data ../shared/data/bitext_customer_support \\
         score eval-report/eval.json
 
+    # Score the fine-tuned answers of a learning-loop run, before and after, beside its headline
+    .venv/bin/python bench/intent_judge.py --data ../shared/data/bitext_customer_support \\
+        score-simulation simulation-report/simulation.json
+
 From Python: ``IntentJudge.train(data_dir, exclude_questions=...)`` then
 ``judge.score(answers, intents)`` -> ``IntentScore`` (accuracy with its 95% Wilson interval).
 """
@@ -284,6 +288,24 @@ def score_report(data_dir: Path, report_path: Path, features: str) -> None:
         )
 
 
+def score_simulation(data_dir: Path, report_path: Path, features: str) -> None:
+    """The fine-tuned side's answers in a `supportbot simulate` report (simulation.json), before and
+    after the loop, on the held-out intents and the others, judged by intent beside the report's
+    own headline verdicts; the judge never trains on the measured questions."""
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    rows = report["questions"]
+    judge = IntentJudge.train(
+        data_dir, exclude_questions=[r["question"] for r in rows], features=features, keep_test_rows_out=False
+    )
+    print(f"{report_path}: {len(rows)} measured questions; judge trained on {judge.trained_on} other dev answers")
+    for group, held_out in (("held-out intents", True), ("other intents", False)):
+        chosen = [r for r in rows if r["held_out"] == held_out]
+        for phase in ("before", "after"):
+            result = judge.score([r[phase]["answer"] for r in chosen], [r["intent"] for r in chosen])
+            headline = sum(r[phase]["strict"] for r in chosen) / len(chosen) if chosen else float("nan")
+            print(f"  fine-tuned, {group}, {phase}: intent judge {result.describe()}; report's headline {headline:.1%}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -294,11 +316,17 @@ def main() -> None:
     commands.add_parser("check", help="the judge's own accuracy on held-out reference answers")
     scoring = commands.add_parser("score", help="score each side of a `supportbot eval` eval.json")
     scoring.add_argument("report", type=Path)
+    simulated = commands.add_parser(
+        "score-simulation", help="score the fine-tuned answers of a `supportbot simulate` simulation.json"
+    )
+    simulated.add_argument("report", type=Path)
     args = parser.parse_args()
     if args.command == "check":
         check(args.data, args.features)
-    else:
+    elif args.command == "score":
         score_report(args.data, args.report, args.features)
+    else:
+        score_simulation(args.data, args.report, args.features)
 
 
 if __name__ == "__main__":

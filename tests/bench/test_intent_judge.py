@@ -85,3 +85,33 @@ def test_the_judges_own_test_rows_are_a_stable_fifth_in_every_intent():
     assert {r["intent"] for r in test} == {r["intent"] for r in sample}
     # by the question alone: case and spacing do not move a row across the cut
     assert all(intent_judge.is_test_row(" " + r["question"].upper().replace(" ", "  ")) for r in test)
+
+
+def test_a_simulation_report_is_scored_before_and_after_beside_its_headline(data_dir, fixtures, tmp_path, capsys):
+    """score-simulation: the fine-tuned answers of simulation.json, per phase and intent group; an
+    answer of the right intent counts, one of another intent does not."""
+    intents = sorted({r["intent"] for r in fixtures})
+    other = {intent: intents[(i + 1) % len(intents)] for i, intent in enumerate(intents)}
+    by_intent = {r["intent"]: r["answer"] for r in fixtures}
+    questions = []
+    for i, r in enumerate(fixtures[:20]):
+        wrong = by_intent[other[r["intent"]]]
+        questions.append({
+            "question": r["question"], "intent": r["intent"], "held_out": i < 10,
+            "before": {"answer": wrong, "strict": False}, "after": {"answer": r["answer"], "strict": True},
+        })  # fmt: skip
+    report = tmp_path / "simulation.json"
+    report.write_text(json.dumps({"questions": questions}))
+    intent_judge.score_simulation(data_dir, report, "tfidf")
+    out = capsys.readouterr().out
+    assert "20 measured questions" in out
+    lines = [line for line in out.splitlines() if line.strip().startswith("fine-tuned")]
+    assert [line.split(":")[0].strip() for line in lines] == [
+        "fine-tuned, held-out intents, before", "fine-tuned, held-out intents, after",
+        "fine-tuned, other intents, before", "fine-tuned, other intents, after",
+    ]  # fmt: skip
+    right = [int(line.split("(")[1].split("/")[0]) for line in lines]  # "... (right/n); ..."
+    assert all("/10)" in line for line in lines)
+    assert right[0] <= 1 and right[2] <= 1  # before: every answer of another intent
+    assert right[1] >= 9 and right[3] >= 9  # after: the reference answers themselves
+    assert "report's headline 0.0%" in lines[0] and "report's headline 100.0%" in lines[1]
