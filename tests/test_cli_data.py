@@ -19,14 +19,14 @@ def run(*args: str):
 def test_import_bitext_then_build_a_snapshot(redis_client, tmp_path):
     result = run("import", str(BITEXT_SUBSET.with_suffix(".jsonl")))
     assert result.exit_code == 0, result.output
-    assert "imported 54 new examples" in result.output.replace("\n", " ")
+    assert "imported 54 new examples" in " ".join(result.output.split())
     again = run("import", str(BITEXT_SUBSET.with_suffix(".csv")))  # the same rows as CSV: nothing new
-    assert "imported 0 new examples" in again.output.replace("\n", " ")
-    assert "54 already there" in again.output.replace("\n", " ")
+    assert "imported 0 new examples" in " ".join(again.output.split())
+    assert "54 already there" in " ".join(again.output.split())
 
     built = run("dataset", "build")
     assert built.exit_code == 0, built.output
-    flat = built.output.replace("\n", " ")
+    flat = " ".join(built.output.split())
     assert "written" in flat and "split: eval" in flat and "split: train" in flat
     name = flat.split("snapshot ")[1].split()[0]
     assert (tmp_path / "data" / "datasets" / f"{name}.jsonl").exists()
@@ -39,7 +39,7 @@ def test_bad_rows_are_reported_and_skipped(redis_client, tmp_path):
     result = run("import", str(path))
     assert result.exit_code == 0
     assert f"skipped {path}:2:" in result.output
-    assert "imported 2 new examples" in result.output.replace("\n", " ")
+    assert "imported 2 new examples" in " ".join(result.output.split())
     assert redis_client.zcard("sb:seeds") == 2
 
 
@@ -51,7 +51,7 @@ def test_an_unusable_file_is_an_error_and_imports_nothing(redis_client, tmp_path
     assert "error: no usable rows" in result.output
     assert redis_client.keys("*") == []
     mapped = run("import", str(path), "--question-field", "prompt", "--answer-field", "completion")
-    assert "imported 1 new examples" in mapped.output.replace("\n", " ")
+    assert "imported 1 new examples" in " ".join(mapped.output.split())
 
 
 def test_export_and_restore_round_trip(redis_client, tmp_path):
@@ -84,7 +84,7 @@ def test_an_export_file_is_readable_by_its_owner_only(redis_client, tmp_path):
     finally:
         os.umask(old_umask)
     assert result.exit_code == 0, result.output
-    flat = result.output.replace("\n", " ")
+    flat = " ".join(result.output.split())
     assert "exported 54 records" in flat and "(mode 0600)" in flat
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert len(backup.read_text().splitlines()) == 54
@@ -104,7 +104,7 @@ def test_a_redacted_export_holds_no_card_or_email(redis_client, tmp_path):
     run("export", "--out", str(plain))
     result = run("export", "--redact", "--out", str(redacted))
     assert result.exit_code == 0, result.output
-    assert "redacted: 1 card, 1 email, 1 iban, 1 phone" in result.output.replace("\n", " ")
+    assert "redacted: 1 card, 1 email, 1 iban, 1 phone" in " ".join(result.output.split())
     assert stat.S_IMODE(redacted.stat().st_mode) == 0o600
     text = redacted.read_text()
     for pii in ("4111", "jane@example.com", "555-2671", "de89"):
@@ -121,6 +121,6 @@ def test_restore_brings_the_adapter_registry_back(redis_client, tmp_path):
     redis_client.flushdb()
     restored = run("import", "--restore", str(backup))
     assert restored.exit_code == 0, restored.output
-    flat = restored.output.replace("\n", " ")
+    flat = " ".join(restored.output.split())
     assert "restored 2 adapters from" in flat
     assert "adapter v2 active; the next training is v3" in flat

@@ -18,7 +18,7 @@ def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatc
 
     first = run("train", "--max-steps", "1")
     assert first.exit_code == 0, first.output
-    flat = first.output.replace("\n", " ")
+    flat = " ".join(first.output.split())
     assert "Training v1 with peft" in flat
     assert "candidate" in flat and "bare" in flat and "prompted" in flat  # the gate's three sides
     assert "v1: rejected" in flat or "v1: promoted" in flat
@@ -35,7 +35,7 @@ def test_train_reports_the_gate_then_rollback(tiny_env, redis_client, monkeypatc
     assert version.metrics["hardware"]["bf16"] is False and version.metrics["hardware"]["capability"]
 
     skipped = run("train")  # nothing new since v1
-    assert "Skipped: only 0 new approved examples" in skipped.output.replace("\n", " ")
+    assert "Skipped: only 0 new approved examples" in " ".join(skipped.output.split())
 
     listing = run("adapters")
     assert "v1" in listing.output

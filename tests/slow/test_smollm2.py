@@ -109,7 +109,7 @@ def test_cli_ask_with_an_openai_endpoint(openai_server, smollm2, monkeypatch):
     monkeypatch.setenv("MAX_NEW_TOKENS", "24")
     result = CliRunner().invoke(main, ["ask", "How do I cancel my order?"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    flat = result.output.replace("\n", " ")
+    flat = " ".join(result.output.split())
     assert "Prompted (" in flat and "Fine-tuned (base model, no adapter yet)" in flat
     assert "unknown" in flat  # the served model has no price
 
