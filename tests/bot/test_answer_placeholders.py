@@ -130,6 +130,9 @@ def test_reactions_on_a_placeholder_before_its_answer_is_shown_count_once_it_is(
     assert bolt.dispatch(reaction_body("+1", "U0ALICE", "C0SUPPORT", finetuned.ts, event_id="EvH1")).status == 200
     assert bolt.dispatch(reaction_body("-1", "U0BOB", "C0SUPPORT", finetuned.ts, event_id="EvH2")).status == 200
     assert bolt.dispatch(reaction_body("+1", "U0CAROL", "C0SUPPORT", prompted.ts, event_id="EvH3")).status == 200
+    # Events are handled after the ack, on bolt's worker threads: wait for Carol's 👍 to be held before she
+    # takes it back, as a person would (seconds apart), or the removal can be handled first.
+    eventually(lambda: store.redis.hgetall(store.keys.pending_votes("C0SUPPORT", prompted.ts)), {"U0CAROL": "1"})
     # Carol takes hers back before anything is shown: it must not be cast.
     bolt.dispatch(reaction_body("+1", "U0CAROL", "C0SUPPORT", prompted.ts, added=False, event_id="EvH4"))
     eventually(lambda: store.redis.hgetall(store.keys.pending_votes("C0SUPPORT", finetuned.ts)),
