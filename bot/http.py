@@ -5,6 +5,17 @@ dispatch waits for the listener's ``ack()`` in 10 ms sleeps and for a Redis roun
 middleware: one request at a time, every other request queued behind it. Here each dispatch runs
 on a thread of its own pool, so requests are acked side by side.
 
+Requests whose ack is always empty are acked by the guard itself, once their signature is
+checked, before Bolt sees them: Events API callbacks (reactions, mentions, thread replies), block
+actions (the vote and review buttons), and the slash commands the server names (``/ask`` with a
+valid question: its listener then only queues it). Their listeners ack first thing anyway, and a
+Bolt dispatch costs a trip through two thread pools and the GIL, shared with every listener still
+at work: with 50 requests in flight that trip, not the work, made the acks slow. Bolt then
+dispatches them on their own pool, unchanged (its own signature check, middleware, listeners).
+Other slash commands, and modal submissions, whose ack carries a message or the modal's errors,
+still wait for Bolt. When ``FAST_ACK_BACKLOG`` acked requests already wait for a thread, later
+ones wait for Bolt again, so what is acked but not yet handled stays bounded.
+
 Bolt builds its request context (team, user, channel ids) before it checks the signature, and a
 payload with, say, ``"user": false`` makes that raise; uvicorn would answer 500 to anyone who
 sends one. The guard answers 400 instead and logs one line, with no traceback.
@@ -13,16 +24,20 @@ sends one. The guard answers 400 instead and logs one line, with no traceback.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+import threading
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +47,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 DISPATCH_THREADS = 64  # requests dispatched at once; more wait for a thread, not for each other
+FAST_ACK_BACKLOG = 512  # acked requests waiting for Bolt at most; beyond, acks wait for Bolt again
+ACKED_THREADS = 8  # threads handling requests acked early: few, so acks and commands get the GIL often
+EMPTY_ACK_TYPES = frozenset({"event_callback", "block_actions"})  # their ack never carries anything
 
 
 class ThreadedHandler(SlackRequestHandler):
@@ -49,10 +67,81 @@ class ThreadedHandler(SlackRequestHandler):
 
 
 class GuardedHandler:
-    def __init__(self, app: App) -> None:
+    """Bolt's handler behind a guard (see the module docstring); ``signing_secret`` turns on the
+    early ack of requests whose ack is always empty."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str | None = None,
+        empty_ack_commands: Mapping[str, Callable[[str], bool]] | None = None,
+        backlog: int = FAST_ACK_BACKLOG,
+    ) -> None:
+        """``empty_ack_commands``: slash commands whose listener acks empty when the check on the
+        command's text passes (``{"/ask": is_valid_question}``)."""
         self.handler = ThreadedHandler(app)
+        self.empty_ack_commands = dict(empty_ack_commands or {})
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self.backlog = backlog
+        self._waiting = 0  # acked early, not yet dispatched to its end
+        self._idle = threading.Condition()
+        # Their own pool: a burst of them never queues in front of a command waiting for its ack.
+        self.acked_pool = ThreadPoolExecutor(max_workers=ACKED_THREADS, thread_name_prefix="acked")
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        request = scope.get("type"), scope.get("method"), scope.get("path")
+        if self.verifier is not None and request == ("http", "POST", self.handler.path):
+            body = await _read_body(receive)
+            if self._ack_early(scope, body):
+                await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            receive = _replay(body)
+        await self._guarded(scope, receive, send)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until every request acked early has been handled by Bolt (tests, shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._waiting == 0, timeout)
+
+    def _ack_early(self, scope: Message, body: bytes) -> bool:
+        """Whether ``body`` is a signed request whose ack is empty: if so, hand it to Bolt on the
+        pool (its answer is the ack already sent) and return True."""
+        assert self.verifier is not None
+        if self._waiting >= self.backlog or not self._acks_empty(body):
+            return False
+        headers = {str(k, "latin-1"): str(v, "latin-1") for k, v in scope.get("headers", [])}
+        if not self.verifier.is_valid_request(body, headers):
+            return False  # Bolt answers 401, as for any request it cannot verify
+        query = str(scope.get("query_string", b""), "latin-1")
+        with self._idle:
+            self._waiting += 1
+        self.acked_pool.submit(self._dispatch_acked, body.decode("utf-8"), query, headers)
+        return True
+
+    def _acks_empty(self, body: bytes) -> bool:
+        fields = _fields(body)
+        if fields is None:
+            return False
+        if "command" in fields:
+            check = self.empty_ack_commands.get(fields["command"])
+            return check is not None and check(fields.get("text", ""))
+        return _payload_type(fields) in EMPTY_ACK_TYPES
+
+    def _dispatch_acked(self, body: str, query: str, headers: dict[str, str]) -> None:
+        try:  # Bolt builds its request (and may refuse junk) here, off the event loop
+            request = BoltRequest(body=body, query=query, headers=headers)  # type: ignore[arg-type]
+            response = self.handler.app.dispatch(request)
+            if response.status != 200:
+                log.info("Bolt answered %d to a request acked early", response.status)
+        except Exception as exc:
+            log.warning("refused a request Bolt could not read (%s)", type(exc).__name__)
+        finally:
+            with self._idle:
+                self._waiting -= 1
+                self._idle.notify_all()
+
+    async def _guarded(self, scope: Message, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -71,3 +160,56 @@ class GuardedHandler:
                     {"type": "http.response.start", "status": 400, "headers": [(b"content-type", b"text/plain")]}
                 )
                 await send({"type": "http.response.body", "body": b"bad request"})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.extend(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return bytes(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """A ``receive`` that gives ``body`` again, for the handler after the guard has read it."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+def _fields(body: bytes) -> dict[str, Any] | None:
+    """The request as Bolt reads it: a JSON body, or a form's fields (one value each); None when it
+    does not parse (Bolt then answers it, as before)."""
+    try:
+        text = body.decode("utf-8")
+        if text.startswith("{"):
+            parsed = json.loads(text)
+            return parsed if isinstance(parsed, dict) else None
+        return {name: values[0] for name, values in parse_qs(text).items()}
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _payload_type(fields: dict[str, Any]) -> str | None:
+    """The request's ``type`` (``event_callback``, ``block_actions``...): a JSON body's, or the one
+    of a form's ``payload``."""
+    if "payload" in fields:
+        try:
+            fields = json.loads(fields["payload"])
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(fields, dict):
+            return None
+    kind = fields.get("type")
+    return kind if isinstance(kind, str) else None

@@ -20,9 +20,10 @@ from bot.app import build_app
 from bot.background import Background
 from bot.blocks import CORRECTION_CALLBACK
 from bot.http import GuardedHandler
+from bot.listeners.commands.ask import early_acks
 from supportbot.services import build_services
 from tests.bot.conftest import Bolt
-from tests.support.signing import signed_headers, trigger_id
+from tests.support.signing import SIGNING_SECRET, signed_headers, trigger_id
 
 EXAMPLES = 60
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -71,9 +72,11 @@ async def _post(bolt: Bolt, body: str) -> int:
     """Through the ASGI app `serve --http` runs, as Slack's HTTP request would go."""
     headers = signed_headers(body)
     headers["Content-Type"] = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
-    transport = httpx.ASGITransport(app=GuardedHandler(bolt.app))
+    guard = GuardedHandler(bolt.app, SIGNING_SECRET, empty_ack_commands=early_acks(bolt.services))
+    transport = httpx.ASGITransport(app=guard)
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
         response = await client.post("/slack/events", content=body.encode(), headers=headers)
+    assert await asyncio.to_thread(guard.wait_idle)  # what it acked early, Bolt has handled
     return response.status_code
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -13,7 +14,21 @@ from supportbot.errors import InvalidQuestion
 from supportbot.services import Services
 
 COMMAND = "/ask"
-__all__ = ["COMMAND", "NOT_IN_CHANNEL", "register"]
+__all__ = ["COMMAND", "NOT_IN_CHANNEL", "early_acks", "register"]
+
+
+def early_acks(services: Services) -> dict[str, Callable[[str], bool]]:
+    """For the HTTP guard: ``/ask`` acks empty whenever its question is valid, so the guard may ack
+    it before Bolt runs the listener (which then acks nothing new and queues the question)."""
+
+    def valid(text: str) -> bool:
+        try:
+            services.ask.validate(text)
+        except InvalidQuestion:
+            return False
+        return True
+
+    return {COMMAND: valid}
 
 
 def register(app: App, services: Services, background: Background) -> None:
