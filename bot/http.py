@@ -11,7 +11,9 @@ actions (the vote and review buttons), and the slash commands the server names (
 valid question: its listener then only queues it). Their listeners ack first thing anyway, and a
 Bolt dispatch costs a trip through two thread pools and the GIL, shared with every listener still
 at work: with 50 requests in flight that trip, not the work, made the acks slow. Bolt then
-dispatches them on their own pool, unchanged (its own signature check, middleware, listeners).
+dispatches them on threads of their own, unchanged (its own signature check, middleware,
+listeners): one thread per lane, and all requests about one message in one lane, so they are
+handled in the order they arrived.
 Other slash commands, and modal submissions, whose ack carries a message or the modal's errors,
 still wait for Bolt. When ``FAST_ACK_BACKLOG`` acked requests already wait for a thread, later
 ones wait for Bolt again, so what is acked but not yet handled stays bounded.
@@ -48,7 +50,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 DISPATCH_THREADS = 64  # requests dispatched at once; more wait for a thread, not for each other
 FAST_ACK_BACKLOG = 512  # acked requests waiting for Bolt at most; beyond, acks wait for Bolt again
-ACKED_THREADS = 8  # threads handling requests acked early: few, so acks and commands get the GIL often
+ACKED_LANES = 8  # threads handling requests acked early: few, so acks and commands get the GIL often
 EMPTY_ACK_TYPES = frozenset({"event_callback", "block_actions"})  # their ack never carries anything
 
 
@@ -85,8 +87,10 @@ class GuardedHandler:
         self.backlog = backlog
         self._waiting = 0  # acked early, not yet dispatched to its end
         self._idle = threading.Condition()
-        # Their own pool: a burst of them never queues in front of a command waiting for its ack.
-        self.acked_pool = ThreadPoolExecutor(max_workers=ACKED_THREADS, thread_name_prefix="acked")
+        # Their own threads: a burst of them never queues in front of a command waiting for its ack.
+        # One thread per lane, and every request about one message in one lane, so a 👍 then its
+        # removal (or a 👍 then a 👎 click) are handled in the order they arrived, never side by side.
+        self.lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"acked-{i}") for i in range(ACKED_LANES)]
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         request = scope.get("type"), scope.get("method"), scope.get("path")
@@ -108,7 +112,8 @@ class GuardedHandler:
         """Whether ``body`` is a signed request whose ack is empty: if so, hand it to Bolt on the
         pool (its answer is the ack already sent) and return True."""
         assert self.verifier is not None
-        if self._waiting >= self.backlog or not self._acks_empty(body):
+        fields = _fields(body) if self._waiting < self.backlog else None
+        if fields is None or not self._acks_empty(fields):
             return False
         headers = {str(k, "latin-1"): str(v, "latin-1") for k, v in scope.get("headers", [])}
         if not self.verifier.is_valid_request(body, headers):
@@ -116,13 +121,11 @@ class GuardedHandler:
         query = str(scope.get("query_string", b""), "latin-1")
         with self._idle:
             self._waiting += 1
-        self.acked_pool.submit(self._dispatch_acked, body.decode("utf-8"), query, headers)
+        lane = self.lanes[hash(_message_key(fields)) % len(self.lanes)]
+        lane.submit(self._dispatch_acked, body.decode("utf-8"), query, headers)
         return True
 
-    def _acks_empty(self, body: bytes) -> bool:
-        fields = _fields(body)
-        if fields is None:
-            return False
+    def _acks_empty(self, fields: dict[str, Any]) -> bool:
         if "command" in fields:
             check = self.empty_ack_commands.get(fields["command"])
             return check is not None and check(fields.get("text", ""))
@@ -201,15 +204,34 @@ def _fields(body: bytes) -> dict[str, Any] | None:
         return None
 
 
+def _payload(fields: dict[str, Any]) -> dict[str, Any]:
+    """A JSON body as is, or the JSON in a form's ``payload`` ({} when there is none that parses)."""
+    if "payload" not in fields:
+        return fields
+    try:
+        payload = json.loads(fields["payload"])
+    except (TypeError, ValueError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
 def _payload_type(fields: dict[str, Any]) -> str | None:
-    """The request's ``type`` (``event_callback``, ``block_actions``...): a JSON body's, or the one
-    of a form's ``payload``."""
-    if "payload" in fields:
-        try:
-            fields = json.loads(fields["payload"])
-        except (TypeError, ValueError):
-            return None
-        if not isinstance(fields, dict):
-            return None
-    kind = fields.get("type")
+    """The request's ``type`` (``event_callback``, ``block_actions``...)."""
+    kind = _payload(fields).get("type")
     return kind if isinstance(kind, str) else None
+
+
+def _message_key(fields: dict[str, Any]) -> str:
+    """The Slack message a request is about, as far as order matters: the message reacted to, the
+    message whose button was clicked, the thread replied in; else the request's own id."""
+    payload = _payload(fields)
+    event = payload.get("event")
+    if isinstance(event, dict):
+        item = event.get("item")
+        if isinstance(item, dict):  # reaction_added / reaction_removed
+            return f"{item.get('channel')}:{item.get('ts')}"
+        return f"{event.get('channel')}:{event.get('thread_ts') or event.get('ts')}"
+    container = payload.get("container")
+    if isinstance(container, dict) and container.get("message_ts"):
+        return f"{container.get('channel_id')}:{container.get('message_ts')}"
+    return str(fields.get("trigger_id") or payload.get("trigger_id") or id(fields))

@@ -1,7 +1,7 @@
 """The HTTP guard acks requests whose ack is always empty before Bolt runs them, and only those.
 
 Requests go through the ASGI app `supportbot serve --http` runs (signed, over httpx's ASGI
-transport). Holding every thread of the guard's own pool on an Event makes "Bolt has not run it
+transport). Holding every thread (lane) of the guard on an Event makes "Bolt has not run it
 yet" a fact: an ack that still comes back was sent by the guard.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.http import ACKED_THREADS, GuardedHandler
+from bot.http import GuardedHandler
 from bot.listeners.commands.ask import early_acks
 from supportbot.records import Answer, Question, Usage
 from supportbot.store import Store
@@ -55,7 +55,7 @@ def post(handler: GuardedHandler, body: str, headers: dict[str, str] | None = No
 
 
 class HeldPool:
-    """Every thread of the guard's pool for early-acked requests, held until released."""
+    """Every lane (thread) of the guard for early-acked requests, held until released."""
 
     def __init__(self, handler: GuardedHandler) -> None:
         self.release = threading.Event()
@@ -65,9 +65,9 @@ class HeldPool:
             started.release()
             self.release.wait(60)
 
-        for _ in range(ACKED_THREADS):
-            handler.acked_pool.submit(hold)
-        for _ in range(ACKED_THREADS):
+        for lane in handler.lanes:
+            lane.submit(hold)
+        for _ in handler.lanes:
             assert started.acquire(timeout=30)
 
 
@@ -90,6 +90,24 @@ def test_votes_and_reactions_are_acked_before_bolt_runs_them_and_then_count(bolt
     assert guard.wait_idle()
     eventually(lambda: store.votes.of(answer.id), {"U0BOB": -1, "U0ALICE": 1})
     eventually(lambda: len(bolt.stub.calls_to("chat.postEphemeral")), 1)  # the vote's thank-you, as before
+
+
+def test_requests_about_one_message_are_handled_in_the_order_they_arrived(bolt, guard):
+    """Acked at once, handled later: a 👍 then its removal, or 👍 then 👎, must not be applied side by
+    side in either order (the last one must win)."""
+    store = bolt.services.store
+    answer = posted_answer(store)
+    for round_ in range(5):
+        held = HeldPool(guard)
+        post(guard, reaction_body("+1", "U0ALICE", CHANNEL, answer.ts, event_id=f"EvO{round_}a"))
+        post(guard, reaction_body("+1", "U0ALICE", CHANNEL, answer.ts, added=False, event_id=f"EvO{round_}b"))
+        post(guard, action_body("vote_up", answer.id, "U0BOB", CHANNEL, answer.ts))
+        post(guard, action_body("vote_down", answer.id, "U0BOB", CHANNEL, answer.ts))
+        held.release.set()  # all four are released at once
+        assert guard.wait_idle()
+        assert store.votes.of(answer.id) == {"U0BOB": -1}, round_
+        post(guard, action_body("vote_up", answer.id, "U0BOB", CHANNEL, answer.ts))  # reset for the next round
+        assert guard.wait_idle()
 
 
 def test_a_valid_question_is_acked_before_bolt_and_answered(bolt, guard):

@@ -57,7 +57,9 @@ def test_people_ask_correct_upvote_and_get_the_digest_through_the_bot(workspace,
     assert corrections["modal"].answer_id == asked[0].answers["finetuned"].answer_id
     assert corrections["modal"].text == "The right answer, from the modal." and corrections["modal"].user == TRUSTED[0]
     assert corrections["thread"].text == "The right answer, from the thread."
-    examples = {(e.source, e.answer) for e in eligible_examples(store, 2)}
+    # Votes are stored after their ack (the bot acks first, as Slack needs): wait for all three.
+    stored = lambda: {(e.source, e.answer) for e in eligible_examples(store, 2)}  # noqa: E731
+    examples = workspace.slack.wait_until(lambda: stored() if len(stored()) >= 3 else None, 60, "store the votes")
     assert examples == {
         ("correction", "The right answer, from the modal."),
         ("correction", "The right answer, from the thread."),
