@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -15,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot import listeners
 from bot.answering import run_job, tell_failed
 from bot.background import Background
+from bot.lanes import ListenerExecutor
 from bot.membership import Membership
 from bot.middleware import skip_redeliveries
 from bot.payloads import drop_malformed
@@ -46,7 +45,8 @@ def build_app(services: Services, background: Background | None = None) -> App:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     # Bolt runs each listener on this pool and the ack waits for a free thread: its default of 5
     # lets five listeners busy after their ack (a vote's thank-you post) hold every other ack back.
-    listeners_pool = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+    # On a lane of the HTTP guard (a request it acked itself), the listener runs there, to its end.
+    listeners_pool = ListenerExecutor(LISTENER_THREADS)
     app = App(signing_secret=secret, client=web_client(token, settings.slack_api_url), listener_executor=listeners_pool)
     if background is None:
         background = Background(settings.answer_workers, settings.max_pending_questions)

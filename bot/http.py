@@ -12,8 +12,8 @@ valid question: its listener then only queues it). Their listeners ack first thi
 Bolt dispatch costs a trip through two thread pools and the GIL, shared with every listener still
 at work: with 50 requests in flight that trip, not the work, made the acks slow. Bolt then
 dispatches them on threads of their own, unchanged (its own signature check, middleware,
-listeners): one thread per lane, and all requests about one message in one lane, so they are
-handled in the order they arrived.
+listeners, run there to their end: ``bot/lanes.py``): one thread per lane, and all requests
+about one message in one lane, so they are handled in the order they arrived.
 Other slash commands, and modal submissions, whose ack carries a message or the modal's errors,
 still wait for Bolt. When ``FAST_ACK_BACKLOG`` acked requests already wait for a thread, later
 ones wait for Bolt again, so what is acked but not yet handled stays bounded.
@@ -40,6 +40,8 @@ from slack_bolt.adapter.asgi.http_request import AsgiHttpRequest
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from bot.lanes import lane
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class GuardedHandler:
         # Their own threads: a burst of them never queues in front of a command waiting for its ack.
         # One thread per lane, and every request about one message in one lane, so a 👍 then its
         # removal (or a 👍 then a 👎 click) are handled in the order they arrived, never side by side.
-        self.lanes = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"acked-{i}") for i in range(ACKED_LANES)]
+        self.lanes = [lane(f"acked-{i}") for i in range(ACKED_LANES)]
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         request = scope.get("type"), scope.get("method"), scope.get("path")

@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from supportbot.records import Answer, Question, Usage
+from supportbot.spool import Spool
 from supportbot.store import Store
 from tests.support.processes import BotProcess
 from tests.support.redis_process import RedisProcess
@@ -70,6 +71,9 @@ def test_votes_acked_while_redis_is_killed_and_restarted_are_all_kept_once(
             send(votes[:100])
             private_redis.kill()  # SIGKILL: no shutdown, no goodbye
             send(votes[100:300])
+            # Acked at once, handled after: Redis stays down until they are on disk, in the spool.
+            spool = Spool(settings.data_dir / "spool" / "writes.sqlite")
+            eventually(lambda: len(spool) >= 200, True, timeout=120)
             private_redis.start()  # same port, same AOF
             send(votes[300:])
         exported = eventually(
