@@ -30,8 +30,8 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from supportbot.records import Answer, Question, Usage
 from supportbot.store import Store
+from tests.support.answers import posted_answer
 from tests.support.models import smollm2_dir
 from tests.support.signing import (
     BOT_TOKEN,
@@ -60,17 +60,6 @@ def cpu_name() -> str:
     flags = fields.get("Flags", "")
     bf16 = "bf16" if "avx512_bf16" in flags or "amx_bf16" in flags else "no bf16"
     return f"{fields.get('Model name', '?').strip()}, {os.cpu_count()} CPUs, {bf16}"
-
-
-def seed_answer(store: Store) -> tuple[str, str]:
-    """A stored, posted answer for the buttons and reactions to vote on: (answer id, message ts)."""
-    question = Question("Where is my refund?", "U0ASKER", CHANNEL, thread_ts="1700000000.000001")
-    store.save_question(question)
-    answer = Answer("finetuned", "It is on its way.", "m", Usage(10, 5), 0.1, None, question_id=question.id)
-    store.save_answer(answer)
-    answer.channel, answer.ts = CHANNEL, "1700000000.000002"
-    store.mark_posted(answer)
-    return answer.id, answer.ts
 
 
 def request(i: int, ask_every: int, answer: tuple[str, str], stub: SlackStub) -> tuple[str, str, dict[str, str]]:
@@ -202,7 +191,8 @@ def main() -> None:
 
     prefix = f"bench-ack-{uuid.uuid4().hex[:8]}:"
     client = redis.Redis.from_url(args.redis_url, decode_responses=True)
-    answer = seed_answer(Store(client, prefix))
+    shown = posted_answer(Store(client, prefix), CHANNEL, thread_ts="1700000000.000001", ts="1700000000.000002")
+    answer = (shown.id, shown.ts)  # the buttons and reactions vote on it
     stub = SlackStub().start()
     data_dir = tempfile.TemporaryDirectory(prefix="ack-latency-")
     with socket.socket() as sock:

@@ -106,7 +106,7 @@ class GuardedHandler:
         await self._guarded(scope, receive, send)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until every request acked early has been handled by Bolt (tests, shutdown)."""
+        """Wait until every request acked early has been handled by Bolt (for tests)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._waiting == 0, timeout)
 
@@ -115,7 +115,10 @@ class GuardedHandler:
         pool (its answer is the ack already sent) and return True."""
         assert self.verifier is not None
         fields = _fields(body) if self._waiting < self.backlog else None
-        if fields is None or not self._acks_empty(fields):
+        if fields is None:
+            return False
+        payload = _payload(fields)
+        if not self._acks_empty(fields, payload):
             return False
         headers = {str(k, "latin-1"): str(v, "latin-1") for k, v in scope.get("headers", [])}
         if not self.verifier.is_valid_request(body, headers):
@@ -123,15 +126,16 @@ class GuardedHandler:
         query = str(scope.get("query_string", b""), "latin-1")
         with self._idle:
             self._waiting += 1
-        lane = self.lanes[hash(_message_key(fields)) % len(self.lanes)]
+        lane = self.lanes[hash(_message_key(fields, payload)) % len(self.lanes)]
         lane.submit(self._dispatch_acked, body.decode("utf-8"), query, headers)
         return True
 
-    def _acks_empty(self, fields: dict[str, Any]) -> bool:
+    def _acks_empty(self, fields: dict[str, Any], payload: dict[str, Any]) -> bool:
         if "command" in fields:
             check = self.empty_ack_commands.get(fields["command"])
             return check is not None and check(fields.get("text", ""))
-        return _payload_type(fields) in EMPTY_ACK_TYPES
+        kind = payload.get("type")  # junk may make it a list or a dict: unhashable
+        return isinstance(kind, str) and kind in EMPTY_ACK_TYPES
 
     def _dispatch_acked(self, body: str, query: str, headers: dict[str, str]) -> None:
         try:  # Bolt builds its request (and may refuse junk) here, off the event loop
@@ -217,16 +221,9 @@ def _payload(fields: dict[str, Any]) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def _payload_type(fields: dict[str, Any]) -> str | None:
-    """The request's ``type`` (``event_callback``, ``block_actions``...)."""
-    kind = _payload(fields).get("type")
-    return kind if isinstance(kind, str) else None
-
-
-def _message_key(fields: dict[str, Any]) -> str:
+def _message_key(fields: dict[str, Any], payload: dict[str, Any]) -> str:
     """The Slack message a request is about, as far as order matters: the message reacted to, the
     message whose button was clicked, the thread replied in; else the request's own id."""
-    payload = _payload(fields)
     event = payload.get("event")
     if isinstance(event, dict):
         item = event.get("item")

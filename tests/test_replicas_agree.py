@@ -20,8 +20,9 @@ from click.testing import CliRunner
 from cli.main import main
 from supportbot.adapters import AdapterRegistry
 from supportbot.lora_server import LoraServer
-from supportbot.records import AdapterVersion, Answer, Question, Usage
+from supportbot.records import AdapterVersion
 from supportbot.store import Store
+from tests.support.answers import posted_answer
 from tests.support.paths import BITEXT
 from tests.support.processes import BotProcess
 from tests.support.replicas import TrainingWorker, start_together
@@ -80,16 +81,6 @@ def fire_records(redis_client, keys, job: str) -> dict[str, dict[str, str]]:
     return {fired: redis_client.hgetall(keys.schedule_fire(job, fired)) for fired in fires}
 
 
-def posted_answer(store: Store, redis_client) -> Answer:
-    question = Question("Where is my refund?", "U0ASKER", "C0SUPPORT", thread_ts="1.1")
-    store.save_question(question)
-    answer = Answer("finetuned", "Refunds take 5 days.", "m", Usage(10, 5), 0.1, None, question_id=question.id)
-    answer.channel, answer.ts = "C0SUPPORT", "1.2"
-    store.save_answer(answer)
-    store.mark_posted(answer)
-    return answer
-
-
 @pytest.mark.slow  # a training run and up to a minute's wait for the cron
 def test_two_replicas_and_a_worker_agree(stack, slack_stub, redis_client, tmp_path):
     (a, b), _worker = stack
@@ -99,7 +90,7 @@ def test_two_replicas_and_a_worker_agree(stack, slack_stub, redis_client, tmp_pa
 
     # Votes: the same vote through both replicas (a retried request, and a second click), a Slack
     # retry of one reaction event to the other replica, and people voting through either.
-    answer = posted_answer(store, redis_client)
+    answer = posted_answer(store)
     same_request = action_body("vote_up", answer.id, "U0001", "C0SUPPORT", "1.2")
     sent = [
         a.post(same_request),

@@ -17,8 +17,7 @@ import pytest
 
 from bot.http import GuardedHandler
 from bot.listeners.commands.ask import early_acks
-from supportbot.records import Answer, Question, Usage
-from supportbot.store import Store
+from tests.support.answers import posted_answer
 from tests.support.signing import (
     SIGNING_SECRET,
     action_body,
@@ -30,16 +29,6 @@ from tests.support.signing import (
 from tests.support.waiting import eventually, settle
 
 CHANNEL = "C0SUPPORT"
-
-
-def posted_answer(store: Store) -> Answer:
-    question = Question("Where is my refund?", "U0ASKER", CHANNEL, thread_ts="1700000000.000001")
-    store.save_question(question)
-    answer = Answer("finetuned", "It is on its way.", "m", Usage(10, 5), 0.1, None, question_id=question.id)
-    store.save_answer(answer)
-    answer.channel, answer.ts = CHANNEL, "1700000000.000002"
-    store.mark_posted(answer)
-    return answer
 
 
 def post(handler: GuardedHandler, body: str, headers: dict[str, str] | None = None) -> httpx.Response:
