@@ -78,9 +78,11 @@ def training_rows(rows: list[dict[str, Any]], limit: int = 0) -> list[dict[str, 
     return own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
 
 
-def local_side(model: LocalModel, build: Callable[[str], Any], use_adapter: bool) -> AnswerBatch:
+def local_side(
+    model: LocalModel, build: Callable[[str], Any], use_adapter: bool, max_new_tokens: int = EVAL_MAX_NEW_TOKENS
+) -> AnswerBatch:
     def answer(questions: list[str]) -> list[Generation]:
-        return model.generate_batch([build(q) for q in questions], EVAL_MAX_NEW_TOKENS, use_adapter=use_adapter)
+        return model.generate_batch([build(q) for q in questions], max_new_tokens, use_adapter=use_adapter)
 
     return answer
 
