@@ -125,6 +125,8 @@ def build_report(loop: Loop, outcome: Outcome) -> dict[str, Any]:
             "train_max_examples": loop.options.train_max_examples
             if loop.options.train_max_examples is not None
             else settings.train_max_examples,
+            "learning_rate": settings.learning_rate,
+            "lora_rank": settings.lora_rank,
         },
         "accuracy": table,
         "versions": {"before": outcome.before.versions(), "after": outcome.after.versions()},
@@ -190,6 +192,7 @@ def markdown(report: dict[str, Any]) -> str:
             if report["hot_swap"]
             else "."
         ),
+        "Settings: " + ", ".join(f"{key} {value}" for key, value in report["settings"].items()) + ".",
         "",
         "Digest after the loop:",
         "",
