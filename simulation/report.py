@@ -127,6 +127,7 @@ def build_report(loop: Loop, outcome: Outcome) -> dict[str, Any]:
             else settings.train_max_examples,
             "learning_rate": settings.learning_rate,
             "lora_rank": settings.lora_rank,
+            "correction_weight": settings.correction_weight,
         },
         "accuracy": table,
         "versions": {"before": outcome.before.versions(), "after": outcome.after.versions()},

@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         ge=0,
         description="most training examples per run, corrections and votes first, then seeds by label; 0: all",
     )
+    correction_weight: int = Field(
+        1,
+        ge=1,
+        le=10,
+        description="times each approved correction is trained on per epoch (the answers people fixed count more)",
+    )
     train_epochs: Literal["auto"] | Annotated[float, Field(gt=0, le=20)] = Field(
         "auto",
         description="passes over the training examples; auto: early stopping on a held-out slice's loss",

@@ -69,13 +69,22 @@ def round_robin_by_label(rows: list[dict[str, Any]], limit: int) -> list[dict[st
     return picked
 
 
-def training_rows(rows: list[dict[str, Any]], limit: int = 0) -> list[dict[str, Any]]:
+def training_rows(rows: list[dict[str, Any]], limit: int = 0, correction_weight: int = 1) -> list[dict[str, Any]]:
     """The team's own corrections and voted answers first, then seeds stratified by label; at
-    most ``limit`` rows (TRAIN_MAX_EXAMPLES), or every row when ``limit`` is 0."""
+    most ``limit`` rows (TRAIN_MAX_EXAMPLES), or every row when ``limit`` is 0.
+
+    Each approved correction comes ``correction_weight`` times (CORRECTION_WEIGHT): an answer a
+    person fixed marks what the live model gets wrong, and one copy among hundreds of seeds and
+    upvoted answers barely moves it. The repeats come after every other row of the team's own, so a
+    limit never crowds out a different example for a copy. The limit counts distinct rows."""
+    if correction_weight < 1:
+        raise ValueError("correction_weight is at least 1")
     limit = limit or len(rows)
     own = [r for r in rows if r["source"] != "seed"]
     seeds = [r for r in rows if r["source"] == "seed"]
-    return own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
+    picked = own[:limit] + round_robin_by_label(seeds, max(0, limit - len(own)))
+    corrections = [r for r in picked if r["source"] == "correction"]
+    return picked + corrections * (correction_weight - 1)
 
 
 def local_side(
@@ -145,7 +154,9 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
 ) -> RetrainOutcome:
     started = time.perf_counter()
     snapshot = build_snapshot(store, settings.datasets_dir, settings.eval_percent, settings.min_upvoters)
-    train = training_rows(load_snapshot(snapshot.path, "train"), settings.train_max_examples)
+    train = training_rows(
+        load_snapshot(snapshot.path, "train"), settings.train_max_examples, settings.correction_weight
+    )
     eval_rows = load_snapshot(snapshot.path, "eval")
     evaluation = round_robin_by_label(eval_rows, settings.eval_limit or len(eval_rows))  # 0: the whole split
     if not train or not evaluation:
@@ -162,7 +173,7 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
         else f", {config.epochs:g} epochs"
     )
     reporter.stage(
-        f":gear: Training {version} with {backend.name} on {len(train):,} examples "
+        f":gear: Training {version} with {backend.name} on {len(train):,} examples{_weighted(train)} "
         f"(snapshot {snapshot.name}){stopping}; {len(evaluation)} eval questions.\n"
         f"training on {hardware.describe(dtype)}"
     )
@@ -189,7 +200,7 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
         snapshot=snapshot.name,
         uri=uri,
         trigger=trigger,
-        config=config.to_dict(),
+        config=config.to_dict() | {"correction_weight": settings.correction_weight},
         metrics=result.metrics(),
         report=report,
         status="candidate" if decision["promote"] else "rejected",
@@ -204,6 +215,15 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
         return RetrainOutcome("promoted", decision["reason"], adapter)
     reporter.stage(f":no_entry: Kept the live adapter; {version} rejected: {decision['reason']}.")
     return RetrainOutcome("rejected", decision["reason"], adapter)
+
+
+def _weighted(train: list[dict[str, Any]]) -> str:
+    """`` (12 corrections x3)`` when CORRECTION_WEIGHT repeated some rows, else nothing."""
+    corrections = [row for row in train if row["source"] == "correction"]
+    distinct = len({id(row) for row in corrections})
+    if not distinct or len(corrections) == distinct:
+        return ""
+    return f" ({distinct} correction{'s' * (distinct != 1)} x{len(corrections) // distinct})"
 
 
 def trained(result: TrainResult) -> str:

@@ -141,6 +141,7 @@ def test_every_approved_example_is_trained_on_by_default(seeded):
     assert held == round(total * 0.10)  # TRAIN_VALIDATION_PERCENT of them choose the epoch...
     assert version.metrics["train_rows"] + held == total  # ...and every other one is trained on
     assert version.config["early_stopping"] and version.config["epochs"] == 3.0
+    assert version.config["correction_weight"] == 1  # recorded with the version
     assert "up to 3 epochs with early stopping on 10% of them" in reporter.stages[0]
 
 
@@ -152,6 +153,23 @@ def test_train_max_examples_caps_the_rows(seeded, monkeypatch):
     outcome = pipeline.retrain(settings, seeded, trigger="test", reporter=Recorder(), config=config)
     assert snapshot_train_rows(settings, outcome.version) > 10
     assert outcome.version.metrics["train_rows"] == 10 and outcome.version.metrics["validation_rows"] == 0
+
+
+def test_a_correction_weight_repeats_each_correction_and_nothing_else():
+    rows = [{"messages": [{}, {"content": f"q{i}"}, {}], "source": "seed", "label": str(i % 3)} for i in range(6)]
+    rows.append({"messages": [{}, {"content": "fixed"}, {}], "source": "correction", "label": None})
+    rows.append({"messages": [{}, {"content": "voted"}, {}], "source": "vote", "label": None})
+    weighted = pipeline.training_rows(rows, 0, correction_weight=3)
+    questions = [r["messages"][1]["content"] for r in weighted]
+    assert len(weighted) == len(rows) + 2
+    assert questions.count("fixed") == 3 and questions.count("voted") == 1
+    assert all(questions.count(f"q{i}") == 1 for i in range(6))
+    assert pipeline._weighted(weighted) == " (1 correction x3)"
+    assert pipeline._weighted(pipeline.training_rows(rows, 0)) == ""
+    capped = pipeline.training_rows(rows, 4, correction_weight=2)  # the limit counts distinct rows
+    assert len({id(r) for r in capped}) == 4 and len(capped) == 5
+    with pytest.raises(ValueError, match="at least 1"):
+        pipeline.training_rows(rows, 0, correction_weight=0)
 
 
 def test_training_rows_take_everything_when_the_limit_is_zero():
