@@ -49,6 +49,10 @@ class Keys:
         """Sorted set of correction ids with one status (pending/approved/rejected), by creation."""
         return f"{self.prefix}corrections:{status}"
 
+    def gate_answer(self, digest: str) -> str:
+        """JSON of one Generation the gate produced, by SHA-256 of (who, messages, limit); expires."""
+        return f"{self.prefix}gate-answer:{digest}"
+
     def seed(self, seed_id: str) -> str:
         """JSON of one imported SeedExample."""
         return f"{self.prefix}seed:{seed_id}"

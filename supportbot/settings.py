@@ -207,6 +207,12 @@ class Settings(BaseSettings):
         "none",
         description="4bit: QLoRA (the base model in 4-bit NF4; for CUDA GPUs, the peft backend refuses it on a CPU)",
     )
+    gate_cache_days: float = Field(
+        14,
+        ge=0,
+        le=365,
+        description="days the gate keeps each answer for exactly the same request (model, prompt, limit); 0: off",
+    )
     eval_limit: int = Field(
         0, ge=0, description="eval-split questions each model answers at the gate; 0: the whole eval split"
     )

@@ -120,7 +120,7 @@ def run_eval(
 
     fine_side = local_side(model, to_messages(FINETUNED_SYSTEM_PROMPT), True)
     finetuned = score(finetuned_name, fine_side, rows, judge, SHORT_BATCH, follow(finetuned_name), pool)
-    prompted_name, prompted_answer = prompted_side(settings, model, store)
+    prompted_name, prompted_answer, *_ = prompted_side(settings, model, store)
     prompted = score(prompted_name, prompted_answer, rows, judge, LONG_BATCH, follow(prompted_name), pool)
     finetuned["cost_per_1000"] = cost_per_1000(finetuned, settings, None)
     prompted["cost_per_1000"] = cost_per_1000(prompted, settings, api_model(settings))
@@ -128,7 +128,7 @@ def run_eval(
     if settings.prompt_mode == "retrieval":
         # The static prompt too, on the same questions: what retrieval adds, measured.
         static_settings = settings.model_copy(update={"prompt_mode": "static"})
-        static_name, static_answer = prompted_side(static_settings, model, store)
+        static_name, static_answer, *_ = prompted_side(static_settings, model, store)
         static_label = f"{static_name}, static"
         static = score(static_label, static_answer, rows, judge, LONG_BATCH, follow(static_name), pool)
         static["cost_per_1000"] = cost_per_1000(static, settings, api_model(settings))

@@ -36,7 +36,6 @@ def score(  # noqa: PLR0917 - the progress callback is optional
     references = [row["messages"][2]["content"] for row in rows]
     labels = [row.get("label") or None for row in rows]
     order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
-    started = time.perf_counter()
     answered: dict[int, tuple[Generation, float]] = {}
     if progress is not None:
         progress(0, len(questions), 0)
@@ -44,12 +43,16 @@ def score(  # noqa: PLR0917 - the progress callback is optional
         indices = order[i : i + batch_size]
         batch_started = time.perf_counter()
         batch = answer([questions[j] for j in indices])
-        share = (time.perf_counter() - batch_started) / max(1, len(batch))
-        answered.update({j: (generation, share) for j, generation in zip(indices, batch, strict=True)})
+        share = (time.perf_counter() - batch_started) / max(1, sum(not g.cached for g in batch))
+        answered.update(
+            {  # an answer from the gate's cache cost what it cost when it was generated
+                j: (generation, generation.compute_s if generation.cached else share)
+                for j, generation in zip(indices, batch, strict=True)
+            }
+        )
         if progress is not None:
             tokens = sum(generation.completion_tokens for generation, _ in answered.values())
             progress(len(answered), len(questions), tokens)
-    seconds = time.perf_counter() - started
     generations = [answered[j][0] for j in range(len(questions))]
     shares = [answered[j][1] for j in range(len(questions))]
     verdicts = judge.judge([g.text for g in generations], references, labels, pool)
@@ -67,7 +70,7 @@ def score(  # noqa: PLR0917 - the progress callback is optional
         "mean_similarity": sum(verdicts.scores) / n if n else 0.0,
         "prompt_tokens_per_answer": sum(g.prompt_tokens for g in generations) / n if n else 0.0,
         "completion_tokens_per_answer": sum(g.completion_tokens for g in generations) / n if n else 0.0,
-        "seconds_per_answer": seconds / n if n else 0.0,
+        "seconds_per_answer": sum(shares) / n if n else 0.0,
         "examples": [
             {
                 "question": q,

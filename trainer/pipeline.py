@@ -14,20 +14,21 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from supportbot.adapters import AdapterRegistry, fetch
 from supportbot.base_model import resolve_base_model
 from supportbot.cost import compute_cost
 from supportbot.examples import count_since, eligible_examples
 from supportbot.lora_server import loader_from_settings
-from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, PromptSet, prompt_for_mode
+from supportbot.prompts import FINETUNED_SYSTEM_PROMPT, Message, PromptSet, prompt_for_mode
 from supportbot.records import AdapterVersion
 from supportbot.responders.local_model import Generation, LocalModel
 from supportbot.settings import Settings
 from supportbot.splits import normalise
 from supportbot.store import Store
 from supportbot.training_lock import TrainingLock
+from trainer.answer_cache import AnswerCache, local_identity
 from trainer.backends import TrainResult, get_backend
 from trainer.config import TrainConfig
 from trainer.dataset import build_snapshot, load_snapshot
@@ -96,15 +97,21 @@ def local_side(
     return answer
 
 
-def prompted_side(settings: Settings, base: LocalModel, store: Store | None = None) -> tuple[str, AnswerBatch]:
+class PromptedSide(NamedTuple):
+    name: str
+    answer: AnswerBatch
+    identity: str  # who answers (see trainer.answer_cache)
+    build: Callable[[str], list[Message]]  # what it is sent for a question
+
+
+def prompted_side(settings: Settings, base: LocalModel, store: Store | None = None) -> PromptedSide:
     """The prompted side as it really runs: PROMPT_MODE's prompt (retrieval reads ``store``)."""
     prompts = PromptSet.load(settings.prompt_dir)
     retrieval = settings.prompt_mode == "retrieval"
     if not settings.openai_base_url:
-        if not retrieval:
-            return f"prompted (local {base.name})", local_side(base, prompts.long_messages, use_adapter=False)
-        builder = prompt_for_mode(settings, prompts, store, base.tokenizer)
-        return f"prompted (local {base.name}, retrieval)", local_side(base, builder.messages, use_adapter=False)
+        build = prompt_for_mode(settings, prompts, store, base.tokenizer).messages  # static: long_messages
+        name = f"prompted (local {base.name}{', retrieval' if retrieval else ''})"
+        return PromptedSide(name, local_side(base, build, use_adapter=False), local_identity(base), build)
     from supportbot.services import build_prompted
 
     responder = build_prompted(settings, prompts, EVAL_MAX_NEW_TOKENS, store)
@@ -116,7 +123,9 @@ def prompted_side(settings: Settings, base: LocalModel, store: Store | None = No
             out.append(Generation(a.text, a.usage.prompt_tokens, a.usage.completion_tokens, a.latency_s))
         return out
 
-    return f"prompted ({settings.prompted_model}{', retrieval' if retrieval else ''})", answer
+    name = f"prompted ({settings.prompted_model}{', retrieval' if retrieval else ''})"
+    identity = f"openai {settings.openai_base_url} {settings.prompted_model}"
+    return PromptedSide(name, answer, identity, responder.messages)
 
 
 def retrain(
@@ -258,31 +267,37 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
     training split's labelled answers) gives the headline more references per label, as in `eval`."""
     judge = make_judge(settings)
     short = to_messages(FINETUNED_SYSTEM_PROMPT)
+    cache = AnswerCache(registry.redis, registry.keys, settings.gate_cache_days)
     options: dict[str, Any] = {"dtype": settings.local_dtype, "bf16": settings.hardware_bf16}
     base = LocalModel(base_dir, **options)
     # Adapters merged into their copies: each side answers as fast as the model allows.
     candidate = LocalModel(base_dir, adapter_dir=candidate_dir, merge=True, **options)
     live_version = registry.active()
     if live_version is not None:
-        live_model = LocalModel(
-            base_dir,
-            adapter_dir=fetch(live_version.uri, settings.data_dir / "adapter-cache"),
-            merge=True,
-            **options,
-        )
+        live_dir = fetch(live_version.uri, settings.data_dir / "adapter-cache")
+        live_model = LocalModel(base_dir, adapter_dir=live_dir, merge=True, **options)
         live_name, live = f"live {live_version.version}", local_side(live_model, short, use_adapter=True)
+        live_identity = local_identity(live_model, live_dir)
     else:
         live_name, live = "bare base", local_side(base, short, use_adapter=False)
-    prompted_name, prompted = prompted_side(settings, base, Store(registry.redis, registry.keys.prefix))
+        live_identity = local_identity(base)
+    prompted = prompted_side(settings, base, Store(registry.redis, registry.keys.prefix))
 
     def follow(side: str) -> Callable[[int, int, int], None] | None:
         return None if progress is None else lambda done, total, tokens: progress(side, done, total, tokens)
 
-    candidate_side = local_side(candidate, short, use_adapter=True)
+    def cached(answer: AnswerBatch, identity: str, build: Callable[[str], list[Message]]) -> AnswerBatch:
+        return cache.wrap(answer, identity, build, EVAL_MAX_NEW_TOKENS)
+
+    candidate_side = cached(
+        local_side(candidate, short, use_adapter=True), local_identity(candidate, candidate_dir), short
+    )
+    live = cached(live, live_identity, short)
+    prompted_answer = cached(prompted.answer, prompted.identity, prompted.build)
     sides = {
         "candidate": score("candidate", candidate_side, evaluation, judge, SHORT_BATCH, follow("candidate"), pool),
         "live": score(live_name, live, evaluation, judge, SHORT_BATCH, follow(live_name), pool),
-        "prompted": score(prompted_name, prompted, evaluation, judge, LONG_BATCH, follow(prompted_name), pool),
+        "prompted": score(prompted.name, prompted_answer, evaluation, judge, LONG_BATCH, follow(prompted.name), pool),
     }
     decision = decide(
         strict_verdicts(sides["candidate"]),
@@ -293,6 +308,7 @@ def gate_report(  # noqa: PLR0917 - the progress callback is optional
     )
     return {
         **sides,
+        "answer_cache": cache.summary(),
         "judge": {"name": judge.name, "threshold": judge.threshold, "calibration": judge.calibration},
         "decision": {
             "promote": decision.promote,

@@ -35,6 +35,7 @@ class Generation:
     compute_s: float  # this answer's share of its batch's time on the model (what it cost)
     adapter_version: str | None = None  # the adapter that wrote it (None: the base model)
     batch_size: int = 1  # how many answers were generated together with it
+    cached: bool = False  # found in the gate's answer cache (generated at an earlier gate)
 
 
 class LocalModel:

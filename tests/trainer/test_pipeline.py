@@ -1,5 +1,6 @@
 """A whole retraining run on the tiny model: snapshot, train, gate, registry, promotion."""
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -88,6 +89,36 @@ def test_a_better_candidate_is_promoted_atomically(trained_env, monkeypatch):
         message = message or events.get_message(timeout=0.1)
     assert message is not None
     assert json.loads(message["data"])["active"] == "v1"
+
+
+def answers(side: dict) -> list[str]:
+    return [example["answer"] for example in side["examples"]]
+
+
+def test_the_next_gate_reuses_the_answers_of_the_same_requests(trained_env, monkeypatch):
+    settings, store = trained_env
+    monkeypatch.setattr(pipeline, "decide", lambda *a: Decision(True, "forced for the test"))
+    first = pipeline.retrain(settings, store, trigger="test", reporter=Recorder(), config=CONFIG).version
+    assert first.report["answer_cache"] == {"hits": 0, "misses": 18}  # 3 sides x 6 questions
+    other = dataclasses.replace(CONFIG, seed=7)  # other weights (the same seed trains the same bytes)
+    second = pipeline.retrain(settings, store, trigger="test", reporter=Recorder(), config=other, force=True).version
+    # The live v1 is the first gate's candidate (the published copy, same bytes), the prompted
+    # side is sent the same prompts: only the new candidate generates.
+    assert second.report["answer_cache"] == {"hits": 12, "misses": 6}
+    assert second.report["live"]["name"] == "live v1"
+    assert answers(second.report["live"]) == answers(first.report["candidate"])
+    assert answers(second.report["prompted"]) == answers(first.report["prompted"])
+    assert all(example["seconds"] > 0 for example in second.report["prompted"]["examples"])
+
+
+def test_the_gate_cache_can_be_turned_off(trained_env, monkeypatch):
+    _, store = trained_env
+    monkeypatch.setenv("GATE_CACHE_DAYS", "0")
+    settings = load_settings()
+    for force in (False, True):
+        version = pipeline.retrain(settings, store, trigger="test", reporter=Recorder(), config=CONFIG, force=force)
+        assert version.version.report["answer_cache"] == {"hits": 0, "misses": 0}
+    assert not list(store.redis.scan_iter(match=store.keys.gate_answer("*")))
 
 
 def test_too_few_new_examples_skips_with_the_reason(trained_env, monkeypatch):
