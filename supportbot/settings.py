@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         description="most training examples per run, corrections and votes first, then seeds by label; 0: all",
     )
     correction_weight: int = Field(
-        1,
+        5,
         ge=1,
         le=10,
         description="times each approved correction is trained on per epoch (the answers people fixed count more)",

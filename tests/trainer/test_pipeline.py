@@ -172,7 +172,7 @@ def test_every_approved_example_is_trained_on_by_default(seeded):
     assert held == round(total * 0.10)  # TRAIN_VALIDATION_PERCENT of them choose the epoch...
     assert version.metrics["train_rows"] + held == total  # ...and every other one is trained on
     assert version.config["early_stopping"] and version.config["epochs"] == 3.0
-    assert version.config["correction_weight"] == 1  # recorded with the version
+    assert version.config["correction_weight"] == 5  # recorded with the version
     assert "up to 3 epochs with early stopping on 10% of them" in reporter.stages[0]
 
 
