@@ -181,8 +181,9 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
         if config.early_stopping
         else f", {config.epochs:g} epochs"
     )
+    weighted = _weighted(train, settings.correction_weight)
     reporter.stage(
-        f":gear: Training {version} with {backend.name} on {len(train):,} examples{_weighted(train)} "
+        f":gear: Training {version} with {backend.name} on {len(train):,} examples{weighted} "
         f"(snapshot {snapshot.name}){stopping}; {len(evaluation)} eval questions.\n"
         f"training on {hardware.describe(dtype)}"
     )
@@ -226,13 +227,12 @@ def _run(  # noqa: PLR0917 - internal step of retrain()
     return RetrainOutcome("rejected", decision["reason"], adapter)
 
 
-def _weighted(train: list[dict[str, Any]]) -> str:
+def _weighted(train: list[dict[str, Any]], weight: int) -> str:
     """`` (12 corrections x3)`` when CORRECTION_WEIGHT repeated some rows, else nothing."""
-    corrections = [row for row in train if row["source"] == "correction"]
-    distinct = len({id(row) for row in corrections})
-    if not distinct or len(corrections) == distinct:
+    distinct = sum(row["source"] == "correction" for row in train) // weight
+    if weight == 1 or not distinct:
         return ""
-    return f" ({distinct} correction{'s' * (distinct != 1)} x{len(corrections) // distinct})"
+    return f" ({distinct} correction{'s' * (distinct != 1)} x{weight})"
 
 
 def trained(result: TrainResult) -> str:

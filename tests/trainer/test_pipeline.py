@@ -195,8 +195,8 @@ def test_a_correction_weight_repeats_each_correction_and_nothing_else():
     assert len(weighted) == len(rows) + 2
     assert questions.count("fixed") == 3 and questions.count("voted") == 1
     assert all(questions.count(f"q{i}") == 1 for i in range(6))
-    assert pipeline._weighted(weighted) == " (1 correction x3)"
-    assert pipeline._weighted(pipeline.training_rows(rows, 0)) == ""
+    assert pipeline._weighted(weighted, 3) == " (1 correction x3)"
+    assert pipeline._weighted(pipeline.training_rows(rows, 0), 1) == ""
     capped = pipeline.training_rows(rows, 4, correction_weight=2)  # the limit counts distinct rows
     assert len({id(r) for r in capped}) == 4 and len(capped) == 5
     with pytest.raises(ValueError, match="at least 1"):
