@@ -21,6 +21,7 @@ from typing import Any, cast
 from supportbot.errors import ModelNotFound
 from supportbot.hardware import Bf16Override, DtypeChoice, detect, pick_dtype, torch_dtype
 from supportbot.prompts import Message
+from supportbot.responders.attention import use_grouped_attention
 
 log = logging.getLogger(__name__)
 # A shared head shorter than this is cheaper to recompute than to copy from a cache.
@@ -69,6 +70,7 @@ class LocalModel:
         self.device = self.hardware.device
         self.model = self.model.to(self.device)
         self.model.eval()
+        use_grouped_attention(self.model, self.device)
         self.adapter_version: str | None = None
         self.merged = False
         self._prefixes: dict[tuple[str | None, tuple[int, ...]], Any] = {}

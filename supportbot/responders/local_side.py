@@ -92,14 +92,12 @@ class FinetunedSide(LocalSide):
         super().__init__(model, use_adapter=True, name="finetuned-batcher", options=options)
         self.base = base or model
         self._swap_lock = threading.Lock()  # one swap at a time; answers never take it
-        if model is not self.base:
-            _short_prompt_attention(model)
 
     def load_adapter(self, adapter_dir: Path, version: str | None = None) -> None:
         """Build a merged copy with this adapter, then swap it in (atomically: one reference)."""
         with self._swap_lock:
             started = time.perf_counter()
-            fresh = _short_prompt_attention(self.base.merged_copy(adapter_dir, version))
+            fresh = self.base.merged_copy(adapter_dir, version)
             previous, self._model = self._model.adapter_version, fresh
         log.info(
             "loaded adapter %s from %s (merged into a copy of the base in %.1f s, then swapped in for %s)",
@@ -108,15 +106,6 @@ class FinetunedSide(LocalSide):
             time.perf_counter() - started,
             previous or "the base model",
         )
-
-
-def _short_prompt_attention(model: LocalModel) -> LocalModel:
-    """Eager attention for a copy that only answers short prompts (the fine-tuned side's): on a CPU
-    it generated ~20% faster than SDPA with padded batches of short prompts (SDPA is kept for the
-    base model, whose prompted side has long prompts)."""
-    if model.device == "cpu":
-        model.model.set_attn_implementation("eager")
-    return model
 
 
 def threads_per_side(sides: int) -> int | None:
