@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from supportbot.prompts import PromptSet, short_messages
-from supportbot.responders.attention import GROUPED, register
+from supportbot.responders.attention import GROUPED
 from supportbot.responders.local_model import LocalModel
 from tests.support.models import smollm2_dir
 
@@ -46,8 +46,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)  # as each of the bot's two local sides runs
-    register()
-    model = LocalModel(smollm2_dir())
+    model = LocalModel(smollm2_dir())  # on the CPU it registers and uses GROUPED
     print(f"machine: {model.hardware.describe(model.dtype)}; 1 torch thread")
     prompts = PromptSet.load()
     asked = questions(args.batch)
