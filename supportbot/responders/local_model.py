@@ -22,6 +22,7 @@ from supportbot.errors import ModelNotFound
 from supportbot.hardware import Bf16Override, DtypeChoice, detect, pick_dtype, torch_dtype
 from supportbot.prompts import Message
 from supportbot.responders.attention import use_grouped_attention
+from supportbot.responders.packed_linear import pack_linears, unpack_linears
 
 log = logging.getLogger(__name__)
 # A shared head shorter than this is cheaper to recompute than to copy from a cache.
@@ -71,6 +72,7 @@ class LocalModel:
         self.model = self.model.to(self.device)
         self.model.eval()
         use_grouped_attention(self.model, self.device)
+        self.packed = pack_linears(self.model, self.device)  # bf16 on the CPU: oneDNN's layout, once
         self.adapter_version: str | None = None
         self.merged = False
         self._prefixes: dict[tuple[str | None, tuple[int, ...]], Any] = {}
@@ -92,11 +94,13 @@ class LocalModel:
             base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
             if hasattr(self.model, "unload"):
                 base = self.model.unload()
+            unpack_linears(base)  # merging changes the weights: pack them again after
             self.model = PeftModel.from_pretrained(base, adapter_dir, is_trainable=False)
             if merge:
                 self.model = self.model.merge_and_unload()
                 self.merged = True
             self.model.eval()
+            self.packed = pack_linears(self.model, self.device)
             self.adapter_version = version or adapter_dir.name
             self._prefixes.clear()
         log.info("loaded adapter %s from %s%s", self.adapter_version, adapter_dir, " (merged)" if merge else "")
@@ -111,7 +115,8 @@ class LocalModel:
         _check_adapter_dir(adapter_dir)
         if self.merged:
             raise ModelNotFound("this model has an adapter merged in; merge into a copy of the base model instead")
-        weights = self.copy().model
+        weights = self._copy_weights()
+        unpack_linears(weights)  # the merge changes them; ``_with`` packs the merged weights
         merged = PeftModel.from_pretrained(weights, adapter_dir, is_trainable=False).merge_and_unload()
         clone = self._with(merged.eval())
         clone.adapter_version = version or adapter_dir.name
@@ -122,16 +127,20 @@ class LocalModel:
     def copy(self) -> LocalModel:
         """A new model with a copy of the base weights (without any adapter this one carries), so
         two sides can answer at the same time without waiting for each other's turn."""
+        return self._with(self._copy_weights())
+
+    def _copy_weights(self) -> Any:
         from peft import PeftModel
 
         weights = copy.deepcopy(self.model)
         if isinstance(weights, PeftModel):
             weights = weights.unload()  # the base weights, without the adapter
-        return self._with(weights)
+        return weights
 
     def _with(self, weights: Any) -> LocalModel:
         clone = copy.copy(self)  # the tokenizer and the hardware are shared, never changed
         clone.model = weights
+        clone.packed = pack_linears(weights, self.device)
         clone.adapter_version = None
         clone.merged = False
         clone._prefixes = {}
