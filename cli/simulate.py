@@ -18,7 +18,7 @@ import click
 from rich.table import Table
 
 from cli.common import console, friendly_errors, load_config, out_dir_option
-from simulation.loop import Loop, LoopOptions
+from simulation.loop import UPVOTE_RULES, Loop, LoopOptions
 from simulation.report import markdown
 from simulation.scenario import ScenarioSize, build_scenario
 from supportbot.errors import SupportbotError
@@ -95,6 +95,14 @@ from supportbot.store import Store
 )
 @click.option("--epochs", help="TRAIN_EPOCHS for both trainings (a number, or auto); default: as configured.")
 @click.option(
+    "--upvote",
+    type=click.Choice(UPVOTE_RULES),
+    default=LoopOptions.upvote,
+    show_default=True,
+    help="When people upvote a fine-tuned answer instead of correcting it: it is about the right intent "
+    "(headline), or that and close to the answer they would write (close).",
+)
+@click.option(
     "--window",
     type=click.IntRange(1, 100),
     default=LoopOptions.window,
@@ -117,6 +125,7 @@ def simulate(  # noqa: PLR0917 - the command's options
     eval_percent: int,
     epochs: str | None,
     window: int,
+    upvote: str,
 ) -> None:
     """The learning loop, end to end: the real bot in HTTP mode against a Web API stand-in.
 
@@ -142,7 +151,7 @@ def simulate(  # noqa: PLR0917 - the command's options
             float(epochs)
         except ValueError:
             raise click.BadParameter("a number or auto", param_hint="--epochs") from None
-    options = LoopOptions(max_new_tokens, eval_percent, window, train_epochs=epochs)
+    options = LoopOptions(max_new_tokens, eval_percent, window, train_epochs=epochs, upvote=upvote)
     out.mkdir(parents=True, exist_ok=True)
     report = run(settings, scenario, out, options)
     report["data"] = str(path)

@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from simulation.bot_process import BotProcess
 from simulation.report import Outcome, build_report
 from simulation.scenario import Scenario
-from simulation.scoring import JudgeFn, Phase, accuracy, score
+from simulation.scoring import JudgeFn, Phase, Verdict, accuracy, score
 from simulation.slack_standin import SlackStandIn
 from simulation.workspace import Asked, Workspace
 from supportbot.adapters import AdapterRegistry
@@ -65,6 +65,15 @@ class LoopOptions:
     retrain_timeout_s: float = 3600.0
     train_epochs: str | None = None  # TRAIN_EPOCHS for both trainings; None: the configured one
     train_max_examples: int | None = None  # TRAIN_MAX_EXAMPLES; None: the configured one
+    # When the simulated people give 👍 instead of a correction (see UPVOTE_RULES)
+    upvote: str = "headline"
+
+
+# What makes a simulated person upvote a fine-tuned answer rather than correct it:
+# - headline: the headline verdict (the answer is about the question's intent), as the gate scores;
+# - close: that, and the answer close to what the trusted person would write (the lenient verdict:
+#   similar to the reference answer). A generic answer about the right topic gets corrected.
+UPVOTE_RULES = ("headline", "close")
 
 
 @dataclass
@@ -238,7 +247,7 @@ class Loop:
         paths = {"modal": 0, "thread": 0}
         upvoted = 0
         for index, (asked, verdict) in enumerate(zip(phase.asked, phase.verdicts["finetuned"], strict=True)):
-            if verdict.strict and not asked.answers["finetuned"].failed:
+            if self.approves(verdict) and not asked.answers["finetuned"].failed:
                 for j, voter in enumerate(voters):
                     workspace.upvote(asked, voter, with_button=(index + j) % 2 == 0)
                 upvoted += 1
@@ -279,6 +288,12 @@ class Loop:
             "new_examples": fresh,
             "finetuned_right_before_feedback": accuracy(phase.verdicts["finetuned"]).to_dict(),
         }
+
+    def approves(self, verdict: Verdict) -> bool:
+        """Whether the simulated people upvote this answer (under the loop's upvote rule)."""
+        if self.options.upvote not in UPVOTE_RULES:
+            raise SupportbotError(f"unknown upvote rule {self.options.upvote!r}: one of {', '.join(UPVOTE_RULES)}")
+        return verdict.strict and (verdict.lenient or self.options.upvote == "headline")
 
     def wait_for_retrain(self, store: Store, bot: BotProcess, live: str) -> AdapterVersion:
         """Until the scheduled retrain has produced a version the gate decided on; the bot's log

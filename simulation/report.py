@@ -128,6 +128,7 @@ def build_report(loop: Loop, outcome: Outcome) -> dict[str, Any]:
             "learning_rate": settings.learning_rate,
             "lora_rank": settings.lora_rank,
             "correction_weight": settings.correction_weight,
+            "upvote": loop.options.upvote,
         },
         "accuracy": table,
         "versions": {"before": outcome.before.versions(), "after": outcome.after.versions()},
