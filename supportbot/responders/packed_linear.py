@@ -63,7 +63,8 @@ class PackedForward:
         import torch
 
         weight, bias = self.linear.weight, self.linear.bias
-        if x.dtype != self.packed.dtype or x.device.type != "cpu" or (torch.is_grad_enabled() and x.requires_grad):
+        autograd = torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad)
+        if autograd or x.dtype != torch.bfloat16 or x.device.type != "cpu":
             return torch.nn.functional.linear(x, weight, bias)
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, bias, "none", [], "")
 

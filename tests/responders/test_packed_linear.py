@@ -50,6 +50,8 @@ def test_autograd_and_other_dtypes_take_the_plain_product():
     x = torch.randn(4, 64, dtype=torch.bfloat16, requires_grad=True)
     linear(x).float().sum().backward()  # the packed op has no gradient: it must not be used here
     assert x.grad is not None and x.grad.abs().sum() > 0
+    linear(x.detach()).float().sum().backward()  # the weight's gradient, with grad mode on
+    assert linear.weight.grad is not None and linear.weight.grad.abs().sum() > 0
     unpack_linears(torch.nn.Sequential(linear))
     assert not is_packed(linear)
 
