@@ -62,7 +62,7 @@ def test_the_goal_needs_thirty_points_on_held_out_and_no_loss_over_three_elsewhe
     # The training recipe is part of the record: the same loop learns differently at another rate.
     assert (report["settings"]["learning_rate"], report["settings"]["lora_rank"]) == (2e-4, 16)
     assert report["settings"]["correction_weight"] == 5
-    assert "learning_rate 0.0002, lora_rank 16, correction_weight 5." in text
+    assert "learning_rate 0.0002, lora_rank 16, correction_weight 5, upvote headline." in text
 
     worse = phase(held + other, "v2", [True] * 4 + [False] * 6 + [True] * 9 + [False])  # one other lost: -10 pts
     report = build_report(loop, Outcome(first, second, None, before, worse, outcome.teaching, [], [], LOG))
