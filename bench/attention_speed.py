@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from supportbot.prompts import PromptSet, short_messages
+from supportbot.prompts import Message, PromptSet, short_messages
 from supportbot.responders.attention import GROUPED
 from supportbot.responders.local_model import LocalModel
 from tests.support.models import smollm2_dir
@@ -36,6 +36,17 @@ def questions(count: int) -> list[str]:
     return [row["question"] for row in rows[::step][:count]]
 
 
+def sides(count: int) -> dict[str, list[list[Message]]]:
+    """``count`` real questions as each local side asks them: the prompted side's long static
+    prompt and the fine-tuned side's short one."""
+    prompts = PromptSet.load()
+    asked = questions(count)
+    return {
+        "prompted (long prompt)": [prompts.messages(q) for q in asked],
+        "fine-tuned (short prompt)": [short_messages(q) for q in asked],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=16)
@@ -48,13 +59,7 @@ def main() -> None:
     torch.set_num_threads(1)  # as each of the bot's two local sides runs
     model = LocalModel(smollm2_dir())  # on the CPU it registers and uses GROUPED
     print(f"machine: {model.hardware.describe(model.dtype)}; 1 torch thread")
-    prompts = PromptSet.load()
-    asked = questions(args.batch)
-    sides = {
-        "prompted (long prompt)": [prompts.messages(q) for q in asked],
-        "fine-tuned (short prompt)": [short_messages(q) for q in asked],
-    }
-    for side, conversations in sides.items():
+    for side, conversations in sides(args.batch).items():
         prompt_tokens = len(model._encode(conversations[0])[0])
         print(f"\n{side}: {len(conversations)} questions, ~{prompt_tokens} prompt tokens, {args.new_tokens} new")
         best: dict[str, float] = {}

@@ -18,8 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.attention_speed import questions
-from supportbot.prompts import PromptSet, short_messages
+from bench.attention_speed import sides
 from supportbot.responders.local_model import LocalModel
 from supportbot.responders.packed_linear import pack_linears, unpack_linears
 from tests.support.models import smollm2_dir
@@ -40,14 +39,8 @@ def main() -> None:
     if not model.packed:
         print("nothing to compare: this model is not packed here (fp32, or no native bf16 in oneDNN)")
         return
-    prompts = PromptSet.load()
-    asked = questions(args.batch)
-    sides = {
-        "prompted (long prompt)": [prompts.messages(q) for q in asked],
-        "fine-tuned (short prompt)": [short_messages(q) for q in asked],
-    }
     print(f"{'side':<28} {'plain tok/s':>12} {'packed tok/s':>13} {'ratio':>7} {'same answers':>13}")
-    for side, conversations in sides.items():
+    for side, conversations in sides(args.batch).items():
         best: dict[str, float] = {}
         texts: dict[str, list[str]] = {}
         for _ in range(args.repeats):

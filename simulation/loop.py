@@ -68,6 +68,10 @@ class LoopOptions:
     # When the simulated people give 👍 instead of a correction (see UPVOTE_RULES)
     upvote: str = "headline"
 
+    def __post_init__(self) -> None:
+        if self.upvote not in UPVOTE_RULES:
+            raise SupportbotError(f"unknown upvote rule {self.upvote!r}: one of {', '.join(UPVOTE_RULES)}")
+
 
 # What makes a simulated person upvote a fine-tuned answer rather than correct it:
 # - headline: the headline verdict (the answer is about the question's intent), as the gate scores;
@@ -291,8 +295,6 @@ class Loop:
 
     def approves(self, verdict: Verdict) -> bool:
         """Whether the simulated people upvote this answer (under the loop's upvote rule)."""
-        if self.options.upvote not in UPVOTE_RULES:
-            raise SupportbotError(f"unknown upvote rule {self.options.upvote!r}: one of {', '.join(UPVOTE_RULES)}")
         return verdict.strict and (verdict.lenient or self.options.upvote == "headline")
 
     def wait_for_retrain(self, store: Store, bot: BotProcess, live: str) -> AdapterVersion:
