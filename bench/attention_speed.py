@@ -56,9 +56,11 @@ def main() -> None:
 
     import torch
 
-    torch.set_num_threads(1)  # as each of the bot's two local sides runs
     model = LocalModel(smollm2_dir())  # on the CPU it registers and uses GROUPED
-    print(f"machine: {model.hardware.describe(model.dtype)}; 1 torch thread")
+    # As each of the bot's two local sides runs. After the model: loading it detects the hardware,
+    # which gives torch every core.
+    torch.set_num_threads(1)
+    print(f"machine: {model.hardware.describe(model.dtype)}; {torch.get_num_threads()} torch thread(s)")
     for side, conversations in sides(args.batch).items():
         prompt_tokens = len(model._encode(conversations[0])[0])
         print(f"\n{side}: {len(conversations)} questions, ~{prompt_tokens} prompt tokens, {args.new_tokens} new")

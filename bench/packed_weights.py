@@ -33,9 +33,14 @@ def main() -> None:
 
     import torch
 
-    torch.set_num_threads(1)  # as each of the bot's two local sides runs
     model = LocalModel(smollm2_dir())
-    print(f"machine: {model.hardware.describe(model.dtype)}; 1 torch thread; {model.packed} linear layers packed")
+    # As each of the bot's two local sides runs. After the model: loading it detects the hardware,
+    # which gives torch every core.
+    torch.set_num_threads(1)
+    print(
+        f"machine: {model.hardware.describe(model.dtype)}; {torch.get_num_threads()} torch thread(s); "
+        f"{model.packed} linear layers packed"
+    )
     if not model.packed:
         print("nothing to compare: this model is not packed here (fp32, or no native bf16 in oneDNN)")
         return
