@@ -11,6 +11,15 @@ minutes; ``--install-llama`` does it):
 
     python3.11 -m venv .venv-llama && .venv-llama/bin/pip install "llama-cpp-python[server]==0.3.36"
     .venv/bin/python bench/answer_throughput.py
+
+On a CPU with AMX (Intel Xeon 4th generation and later), that release built natively (which turns
+on llama.cpp's AMX path) crashed with a segmentation fault on the first completion with this Q4_1
+GGUF; built with the AVX512 extensions but without AMX, it answers (``--install-llama`` builds it so
+where /proc/cpuinfo lists amx_int8):
+
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \\
+        -DGGML_AVX_VNNI=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON" \\
+        .venv-llama/bin/pip install --force-reinstall --no-deps "llama-cpp-python==0.3.36"
 """
 
 from __future__ import annotations
@@ -40,6 +49,18 @@ from tests.support.paths import BITEXT  # noqa: E402
 
 LLAMA_VENV = ROOT / ".venv-llama"
 LLAMA_PACKAGE = "llama-cpp-python[server]==0.3.36"
+# llama.cpp built for this CPU but without its AMX path (see the docstring)
+NO_AMX = (
+    "-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX_VNNI=ON "
+    "-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON"
+)
+
+
+def cpu_has_amx() -> bool:
+    try:
+        return "amx_int8" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 @dataclass
@@ -92,7 +113,14 @@ def llama_python(args: argparse.Namespace) -> Path:
         )
     print(f"installing {LLAMA_PACKAGE} into {args.llama_venv} (builds llama.cpp from source)…", flush=True)
     subprocess.run([sys.executable, "-m", "venv", args.llama_venv], check=True)
-    subprocess.run([python, "-m", "pip", "install", "-q", LLAMA_PACKAGE], check=True)
+    env = dict(os.environ)
+    if cpu_has_amx():
+        print(
+            "this CPU has AMX: building llama.cpp without its AMX path (built with it, it crashed on this GGUF)",
+            flush=True,
+        )
+        env["CMAKE_ARGS"] = NO_AMX
+    subprocess.run([python, "-m", "pip", "install", "-q", LLAMA_PACKAGE], check=True, env=env)
     return python
 
 
@@ -202,7 +230,15 @@ def main() -> None:
     server = start_llama(python, bundled_gguf(), args.port, log)
     try:
         theirs = llama_answerer(args.port, args.max_new_tokens)
-        theirs("warm up")
+        try:
+            theirs("warm up")
+        except httpx.HTTPError as exc:
+            hint = (
+                " This CPU has AMX: rebuild llama.cpp without it (see this script's docstring)."
+                if cpu_has_amx()
+                else ""
+            )
+            sys.exit(f"llama.cpp's server failed its first answer ({exc}); its log: {log}.{hint}")
         ours("warm up")
         load = os.getloadavg()
         runs: list[Run] = []
