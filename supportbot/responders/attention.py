@@ -7,7 +7,7 @@ prompt (~730 tokens, a batch of 16, SmolLM2's 9 query heads on 3 key/value heads
 the CPU's SDPA kernel with one query per step took 72% of a step. Here the query heads are grouped
 onto their key/value head instead: the same products, read from the cache as it is.
 
-Measured on a 2-core AMD EPYC (bf16, 1 thread, 16 questions x 64 new tokens; bench/attention_speed.py):
+Measured on a 2-core AMD EPYC (bf16, 2 threads, 16 questions x 64 new tokens; bench/attention_speed.py):
 the prompted side's long prompt 3.70x SDPA's tokens/s (eager: 2.04x), the fine-tuned side's short
 prompt 1.40x (eager: 1.27x); greedy answers identical to eager attention's.
 

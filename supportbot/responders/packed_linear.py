@@ -9,7 +9,8 @@ same result, bit for bit, in about half the time:
     576 x 1536 weight, 1 thread, 2-core AMD EPYC (AVX512-BF16): 8 rows 272 -> 134 us,
     1 row 212 -> 118 us, 400 rows (a prompt) 3536 -> 3418 us (a micro-benchmark, not committed;
     the whole model: bench/packed_weights.py, 1.25x on the prompted side and 1.34x on the
-    fine-tuned side, and bench/answer_throughput.py).
+    fine-tuned side on that EPYC with 2 threads, 1.17x and 1.28x on a Xeon with AMX with 1 thread,
+    and bench/answer_throughput.py).
 
 fp32 gains nothing this way (MKL's packed sgemm measured the same as plain), so only bf16 models
 are packed, and only where oneDNN does bf16 natively. Only inference is packed: a packed layer
