@@ -114,13 +114,15 @@ def llama_python(args: argparse.Namespace) -> Path:
     print(f"installing {LLAMA_PACKAGE} into {args.llama_venv} (builds llama.cpp from source)…", flush=True)
     subprocess.run([sys.executable, "-m", "venv", args.llama_venv], check=True)
     env = dict(os.environ)
+    pip = [python, "-m", "pip", "install", "-q", LLAMA_PACKAGE]
     if cpu_has_amx():
         print(
             "this CPU has AMX: building llama.cpp without its AMX path (built with it, it crashed on this GGUF)",
             flush=True,
         )
         env["CMAKE_ARGS"] = NO_AMX
-    subprocess.run([python, "-m", "pip", "install", "-q", LLAMA_PACKAGE], check=True, env=env)
+        pip.append("--no-cache-dir")  # a wheel cached from a native build would ignore CMAKE_ARGS
+    subprocess.run(pip, check=True, env=env)
     return python
 
 
