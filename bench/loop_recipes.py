@@ -27,12 +27,13 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from unittest.mock import patch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulation.scenario import ScenarioSize, build_scenario
+from simulation.scoring import reference_pool
 from supportbot.base_model import resolve_base_model
-from supportbot.judging import Reference
 from supportbot.prompts import short_messages
 from supportbot.responders.local_model import LocalModel
 from supportbot.settings import Settings, load_settings
@@ -52,16 +53,10 @@ def recipe(text: str) -> tuple[str, dict[str, str]]:
 
 
 def settings_with(values: dict[str, str]) -> Settings:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
+    """The configured settings with ``values`` (environment names) over them; the environment is
+    left as it was."""
+    with patch.dict(os.environ, values):
         return load_settings()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def main() -> None:
@@ -89,7 +84,7 @@ def main() -> None:
     base_dir = resolve_base_model(settings, show_progress=False)
     base = LocalModel(base_dir)
     judge = make_judge(settings)
-    pool = [Reference(text, label) for label, texts in sorted(scenario.references.items()) for text in texts]
+    pool = reference_pool(scenario.references)
     measured = scenario.measured
     conversations = [short_messages(item.question) for item in measured]
     print(f"snapshot {snapshot.name}: {len(train_snapshot)} training rows; {len(measured)} measured questions")

@@ -57,11 +57,16 @@ def accuracy(verdicts: list[Verdict]) -> Accuracy:
     return Accuracy(len(verdicts), sum(v.strict for v in verdicts), sum(v.lenient for v in verdicts))
 
 
+def reference_pool(references: dict[str, list[str]]) -> list[Reference]:
+    """The labelled references the headline rule may find nearest an answer, in a stable order."""
+    return [Reference(text, label) for label, texts in sorted(references.items()) for text in texts]
+
+
 def score(asked: list[Asked], variant: str, references: dict[str, list[str]], judge: JudgeFn) -> list[Verdict]:
     """One verdict per question for ``variant``'s answer, in order. A side that failed is wrong."""
     if not asked:
         return []
-    pool = [Reference(text, label) for label, texts in sorted(references.items()) for text in texts]
+    pool = reference_pool(references)
     answers = [one.answers[variant].text for one in asked]
     strict, lenient = judge(answers, [one.item.reference for one in asked], [one.item.label for one in asked], pool)
     return [

@@ -1,24 +1,14 @@
 """bench/intent_judge.py on bundled data: trained on the demo sample (TF-IDF features, seconds on
 a CPU), it must read the fixture answers' intents, and never train on the questions it judges."""
 
-import importlib.util
 import json
-import sys
 
 import pytest
 
-from tests.support.paths import BITEXT, BITEXT_SUBSET, PROJECT
+from tests.support.bench_scripts import load_bench
+from tests.support.paths import BITEXT, BITEXT_SUBSET
 
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("intent_judge", PROJECT / "bench" / "intent_judge.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["intent_judge"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-intent_judge = load_bench()
+intent_judge = load_bench("intent_judge")
 
 
 def rows(path):

@@ -1,24 +1,13 @@
 """bench/loop_recipes.py's own parts: a recipe names settings by their environment names, and the
 settings it builds take them without leaving them in this process's environment."""
 
-import importlib.util
 import os
-import sys
 
 import pytest
 
-from tests.support.paths import PROJECT
+from tests.support.bench_scripts import load_bench
 
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("loop_recipes", PROJECT / "bench" / "loop_recipes.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["loop_recipes"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-loop_recipes = load_bench()
+loop_recipes = load_bench("loop_recipes")
 
 
 def test_a_recipe_is_a_name_and_settings():
