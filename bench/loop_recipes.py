@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from simulation.scenario import ScenarioSize, build_scenario
 from simulation.scoring import reference_pool
 from supportbot.base_model import resolve_base_model
+from supportbot.errors import ConfigError
 from supportbot.prompts import short_messages
 from supportbot.responders.local_model import LocalModel
 from supportbot.settings import Settings, load_settings
@@ -47,9 +48,12 @@ from trainer.pipeline import training_rows
 
 
 def recipe(text: str) -> tuple[str, dict[str, str]]:
+    """``NAME:SETTING=VALUE,...`` as the name and the settings (environment names)."""
     name, _, pairs = text.partition(":")
-    values = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
-    return name, values
+    malformed = [pair for pair in pairs.split(",") if pair and "=" not in pair]
+    if not name or malformed:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME:SETTING=VALUE,... (e.g. w10:CORRECTION_WEIGHT=10)")
+    return name, dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
 
 
 def settings_with(values: dict[str, str]) -> Settings:
@@ -59,6 +63,16 @@ def settings_with(values: dict[str, str]) -> Settings:
         return load_settings()
 
 
+def checked_recipe(text: str) -> tuple[str, Settings]:
+    """An argparse type: the recipe's name and its settings, refused before any training if a
+    value is not one the settings accept."""
+    name, values = recipe(text)
+    try:
+        return name, settings_with(values)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="a `supportbot simulate --out` folder")
@@ -66,10 +80,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", type=Path, help="the loop's data (default: the bundled sample)")
     parser.add_argument("--max-new-tokens", type=int, default=64)
-    parser.add_argument("--recipe", action="append", default=[], help="NAME:SETTING=VALUE,... (repeatable)")
+    parser.add_argument(
+        "--recipe", action="append", default=[], type=checked_recipe, help="NAME:SETTING=VALUE,... (repeatable)"
+    )
+    os.environ.setdefault("TRAIN_EPOCHS", "1")  # as the loop ran; before the recipes' settings are read
     args = parser.parse_args()
 
-    os.environ.setdefault("TRAIN_EPOCHS", "1")
     settings = load_settings()
     rows = parse(args.data or sample_path(), Mapping(), settings.max_question_chars).seeds
     scenario = build_scenario(rows, ScenarioSize(), [i.strip() for i in args.intents.split(",")], args.seed)
@@ -112,8 +128,7 @@ def main() -> None:
         if found:
             score(f"loop {version}", found[0])
     backend = get_backend("peft")
-    for name, values in map(recipe, args.recipe):
-        configured = settings_with(values)
+    for name, configured in args.recipe:
         train = training_rows(train_snapshot, configured.train_max_examples, configured.correction_weight)
         config = TrainConfig.from_settings(configured)
         started = time.perf_counter()
