@@ -81,7 +81,8 @@ def cpu_bf16_native() -> bool:
 def _detect(override: Bf16Override) -> Hardware:
     import torch
 
-    torch.set_num_threads(usable_cores())
+    if not os.environ.get("OMP_NUM_THREADS"):  # an operator's thread limit stands
+        torch.set_num_threads(usable_cores())
     if torch.cuda.is_available():
         major, minor = torch.cuda.get_device_capability()
         detected = bool(torch.cuda.is_bf16_supported())
@@ -94,7 +95,8 @@ def _detect(override: Bf16Override) -> Hardware:
 
 
 def detect(override: Bf16Override = "auto") -> Hardware:
-    """The machine, once per process (torch then uses all the cores this process may run on)."""
+    """The machine, once per process. torch then uses all the cores this process may run on, unless
+    OMP_NUM_THREADS is set: that limit is kept."""
     return _detect(override)
 
 

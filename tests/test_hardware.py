@@ -2,7 +2,7 @@
 
 import pytest
 
-from supportbot.hardware import Hardware, cpu_bf16_native, detect, pick_dtype
+from supportbot.hardware import Hardware, cpu_bf16_native, detect, pick_dtype, usable_cores
 
 
 def machine(device: str = "cpu", bf16: bool = False) -> Hardware:
@@ -41,13 +41,48 @@ def test_detection_asks_torch_and_the_override_wins():
     assert "no native bf16" in off.describe("float32") and "float32" in off.describe("float32")
 
 
-def test_torch_uses_every_core_this_process_may_run_on():
+def test_torch_uses_every_core_this_process_may_run_on(monkeypatch):
     import os
 
     import torch
 
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     detect()
     assert torch.get_num_threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.fixture
+def fresh_detection():
+    """Detection runs again (it is cached per process), and torch's threads come back after."""
+    import torch
+
+    from supportbot.hardware import _detect
+
+    threads = torch.get_num_threads()
+    _detect.cache_clear()
+    yield
+    _detect.cache_clear()
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.skipif(usable_cores() < 2, reason="needs two cores to tell a kept limit from all cores")
+def test_an_operators_omp_num_threads_is_kept(monkeypatch, fresh_detection):
+    import torch
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)  # what torch starts with under OMP_NUM_THREADS=1
+    assert detect().threads == torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize(("sides", "omp", "expected"), [(1, None, None), (2, None, "half"), (2, "1", None)])
+def test_each_of_two_local_sides_gets_half_the_cores_this_process_may_use(monkeypatch, sides, omp, expected):
+    from supportbot.responders.local_side import threads_per_side
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    if omp:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    monkeypatch.setattr("supportbot.responders.local_side.usable_cores", lambda: 6)
+    assert threads_per_side(sides) == (3 if expected == "half" else None)
 
 
 def test_the_local_model_loads_in_the_picked_dtype(tiny_model):

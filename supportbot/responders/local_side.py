@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from supportbot.batching import MicroBatcher
+from supportbot.hardware import usable_cores
 from supportbot.prompts import Message
 from supportbot.responders.local_model import Generation, LocalModel
 
@@ -116,7 +117,7 @@ def threads_per_side(sides: int) -> int | None:
     threads and 52 tok/s with 1. None (torch's default) for one side, or when OMP_NUM_THREADS is set."""
     if sides < 2 or os.environ.get("OMP_NUM_THREADS"):
         return None
-    return max(1, (os.cpu_count() or 1) // sides)
+    return max(1, usable_cores() // sides)
 
 
 def _set_torch_threads(threads: int) -> None:
