@@ -155,7 +155,7 @@ def simulate(  # noqa: PLR0917 - the command's options
     out.mkdir(parents=True, exist_ok=True)
     report = run(settings, scenario, out, options)
     report["data"] = str(path)
-    report["machine"] = machine()
+    report["machine"] = machine(settings)
     (out / "simulation.json").write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     (out / "simulation.md").write_text(markdown(report), encoding="utf-8")
     show(report)
@@ -193,13 +193,15 @@ def run(settings: Settings, scenario: Any, out: Path, options: LoopOptions) -> d
     return loop.run(store, redis_url, base_model)
 
 
-def machine() -> dict[str, Any]:
-    """The CPU and how busy it was: figures from a shared machine are only comparable beside these."""
-    from supportbot.hardware import detect
+def machine(settings: Settings) -> dict[str, Any]:
+    """The CPU, the dtype the bot answered in and how busy the machine was: figures from a shared
+    machine are only comparable beside these. As the bot detects it: ``HARDWARE_BF16`` and
+    ``LOCAL_DTYPE`` count."""
+    from supportbot.hardware import detect, pick_dtype
 
-    hardware = detect()
+    hardware = detect(settings.hardware_bf16)
     return {
-        "hardware": hardware.describe(),
+        "hardware": hardware.describe(pick_dtype(settings.local_dtype, hardware)),
         "cpus": os.cpu_count(),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "finished_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -68,3 +68,13 @@ def test_the_goal_needs_thirty_points_on_held_out_and_no_loss_over_three_elsewhe
     report = build_report(loop, Outcome(first, second, None, before, worse, outcome.teaching, [], [], LOG))
     assert report["goal"]["met"]["no_loss_elsewhere"] is False
     assert "no loss > 3 pts elsewhere: -10.0 (NOT met)" in markdown(report)
+
+
+def test_the_report_names_the_dtype_the_bot_answered_in():
+    """HARDWARE_BF16=no runs the loop in fp32 on a bf16 CPU: the report must not say bf16."""
+    from cli.simulate import machine
+
+    fp32 = machine(load_settings(hardware_bf16="no"))["hardware"]
+    assert "float32" in fp32 and "no native bf16" in fp32
+    named = machine(load_settings(local_dtype="float32"))["hardware"]
+    assert "float32" in named
