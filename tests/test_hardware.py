@@ -41,16 +41,6 @@ def test_detection_asks_torch_and_the_override_wins():
     assert "no native bf16" in off.describe("float32") and "float32" in off.describe("float32")
 
 
-def test_torch_uses_every_core_this_process_may_run_on(monkeypatch):
-    import os
-
-    import torch
-
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    detect()
-    assert torch.get_num_threads() == len(os.sched_getaffinity(0))
-
-
 @pytest.fixture
 def fresh_detection():
     """Detection runs again (it is cached per process), and torch's threads come back after."""
@@ -63,6 +53,17 @@ def fresh_detection():
     yield
     _detect.cache_clear()
     torch.set_num_threads(threads)
+
+
+def test_torch_uses_every_core_this_process_may_run_on(monkeypatch, fresh_detection):
+    import os
+
+    import torch
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    torch.set_num_threads(1)
+    detect()
+    assert torch.get_num_threads() == len(os.sched_getaffinity(0))
 
 
 @pytest.mark.skipif(usable_cores() < 2, reason="needs two cores to tell a kept limit from all cores")
