@@ -68,6 +68,11 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def threads_set_by_operator() -> bool:
+    """Whether OMP_NUM_THREADS is set: then torch's thread count is the operator's, and stands."""
+    return bool(os.environ.get("OMP_NUM_THREADS"))
+
+
 def cpu_bf16_native() -> bool:
     """torch's own checks: AVX512-BF16 or AMX (either makes bf16 matmuls native)."""
     import torch
@@ -81,7 +86,7 @@ def cpu_bf16_native() -> bool:
 def _detect(override: Bf16Override) -> Hardware:
     import torch
 
-    if not os.environ.get("OMP_NUM_THREADS"):  # an operator's thread limit stands
+    if not threads_set_by_operator():
         torch.set_num_threads(usable_cores())
     if torch.cuda.is_available():
         major, minor = torch.cuda.get_device_capability()

@@ -75,7 +75,7 @@ def test_an_operators_omp_num_threads_is_kept(monkeypatch, fresh_detection):
     assert detect().threads == torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize(("sides", "omp", "expected"), [(1, None, None), (2, None, "half"), (2, "1", None)])
+@pytest.mark.parametrize(("sides", "omp", "expected"), [(1, None, None), (2, None, 3), (2, "1", None)])
 def test_each_of_two_local_sides_gets_half_the_cores_this_process_may_use(monkeypatch, sides, omp, expected):
     from supportbot.responders.local_side import threads_per_side
 
@@ -83,7 +83,7 @@ def test_each_of_two_local_sides_gets_half_the_cores_this_process_may_use(monkey
     if omp:
         monkeypatch.setenv("OMP_NUM_THREADS", omp)
     monkeypatch.setattr("supportbot.responders.local_side.usable_cores", lambda: 6)
-    assert threads_per_side(sides) == (3 if expected == "half" else None)
+    assert threads_per_side(sides) == expected  # 6 usable cores
 
 
 def test_the_local_model_loads_in_the_picked_dtype(tiny_model):

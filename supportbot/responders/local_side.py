@@ -10,14 +10,13 @@ answers go on during the swap and each batch runs wholly on one version.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from supportbot.batching import MicroBatcher
-from supportbot.hardware import usable_cores
+from supportbot.hardware import threads_set_by_operator, usable_cores
 from supportbot.prompts import Message
 from supportbot.responders.local_model import Generation, LocalModel
 
@@ -115,7 +114,7 @@ def threads_per_side(sides: int) -> int | None:
     Two sides generating together with every core each oversubscribe the CPU, and torch's OpenMP
     threads then wait on each other: measured on 2 busy cores, a batch of 8 ran at 3 tok/s with 2
     threads and 52 tok/s with 1. None (torch's default) for one side, or when OMP_NUM_THREADS is set."""
-    if sides < 2 or os.environ.get("OMP_NUM_THREADS"):
+    if sides < 2 or threads_set_by_operator():
         return None
     return max(1, usable_cores() // sides)
 
