@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
 
 from supportbot.redis_conn import resolve_url
 from supportbot.settings import Settings
@@ -34,8 +35,42 @@ def queue_for(connection: redis.Redis) -> Queue:
     return Queue(QUEUE, connection=connection, serializer=SERIALIZER)
 
 
-def worker_for(connection: redis.Redis, worker_class: type[Worker] = Worker) -> Worker:
-    """A worker on the training queue (``worker_class``: RQ's forking Worker, or SimpleWorker in-process)."""
+class _PromptShutdown(BaseWorker):
+    """Stops the worker's command listener (its pubsub thread) before unsubscribing it, so a warm
+    shutdown ends at once.
+
+    RQ's own ``unsubscribe`` sends UNSUBSCRIBE and then stops the thread. The server's reply can
+    reach the thread first; it then goes on waiting, up to RQ's 60 s poll, for a subscription that
+    never comes, and redis-py 8's ``stop()`` waits for it. So SIGTERM took a minute now and then
+    (1 of 12 idle workers here), past ``docker compose stop``'s 10 s, after which the worker is
+    killed. With the flag down first, the reply wakes the thread and it exits.
+    """
+
+    def unsubscribe(self) -> None:
+        thread = self.pubsub_thread
+        if thread is None:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+        try:
+            thread.stop(timeout=0)  # redis-py 8: lowers the run flag, waits 0 s
+        except TypeError:
+            thread.stop()  # redis-py 5-7: only lowers the run flag
+        self.pubsub.unsubscribe()  # its reply wakes the thread's read, and the thread closes the pubsub
+        thread.join(timeout=5)
+        self.pubsub.close()
+
+
+class TrainingWorker(_PromptShutdown, Worker):
+    """RQ's forking worker (a work horse per job), as `supportbot worker` runs it."""
+
+
+class InProcessTrainingWorker(_PromptShutdown, SimpleWorker):
+    """RQ's worker that runs each job in the worker's own process, without forking (tests)."""
+
+
+def worker_for(connection: redis.Redis, in_process: bool = False) -> BaseWorker:
+    """A worker on the training queue: forking by default, or running jobs in this process."""
+    worker_class = InProcessTrainingWorker if in_process else TrainingWorker
     return worker_class([QUEUE], connection=connection, serializer=SERIALIZER)
 
 

@@ -1,7 +1,5 @@
 """/retrain and /supportbot rollback: admins only; progress and outcome in the thread."""
 
-from rq import SimpleWorker
-
 from bot.blocks import RETRAIN_REFUSED
 from cli.wiring import training_reporters
 from supportbot.training_queue import queue_for, rq_connection, worker_for
@@ -33,7 +31,7 @@ def test_admin_retrain_queues_then_reports_progress_and_outcome_in_the_thread(ad
 
     # A worker, wired as `supportbot worker` wires it, runs it (in-process here) and reports in the thread.
     use_reporters(training_reporters(settings))
-    worker_for(connection, SimpleWorker).work(burst=True)
+    worker_for(connection, in_process=True).work(burst=True)
     in_thread = [c.params["text"] for c in bolt.posts() if c.params.get("thread_ts") == thread]
     assert in_thread[1].startswith(":arrow_forward: Training started")
     assert any(t.startswith(":gear: Training v1") for t in in_thread)
