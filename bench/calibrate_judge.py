@@ -5,13 +5,15 @@ judge (default data: the bundled sample; --data the full dev file). Written down
    accepted) and one of a different intent (should be rejected); the cosine threshold with the best
    balanced accuracy, against the one in use (JUDGE_THRESHOLD's default) as the baseline.
 2. Rules: per intent, ``--pool`` questions stand for the training split (the headline's labelled
-   reference pool) and ``--held-out`` for the eval questions. Each eval question gets four kinds of
+   reference pool) and ``--held-out`` for the eval questions. Each eval question gets five kinds of
    answer, and every rule's pass rate is printed beside the intent judge's (bench/intent_judge.py,
    trained on the other rows' answers; never on these questions or answers):
    A. another question's reference answer of the right intent (right, in the references' style);
    B. the knowledge base's canonical answer of the right intent (right, in another style);
    C. a reference answer of a random other intent (wrong);
-   D. a reference answer of the most similar other intent (wrong, in the references' style).
+   D. a reference answer of the most similar other intent (wrong, in the references' style);
+   E. an answer that names no request (intent_judge.GENERIC_ANSWERS in turn: wrong, in a weak
+      model's style).
    Rules: lenient (cosine ≥ threshold), own-reference (closer to its own reference than to any
    other eval reference: the headline until now) and the headline (the nearest reference, eval
    questions' and pool's, is its own or of its own label).
@@ -42,7 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from intent_judge import IntentJudge, embed_cached
+from intent_judge import GENERIC_ANSWERS, IntentJudge, embed_cached
 
 from supportbot.settings import Settings
 from tests.support.paths import BITEXT, PROJECT
@@ -54,6 +56,7 @@ SETS = {
     "B": "right intent, the KB's canonical answer",
     "C": "wrong intent, a random other intent's reference",
     "D": "wrong intent, the most similar intent's reference",
+    "E": "no request named, a generic answer",
 }
 
 
@@ -132,6 +135,7 @@ def rules_section(rows: list[dict[str, Any]], judge: EmbeddingJudge, args: argpa
             answers[key].append(picked["answer"])
             used.add(picked["question"])
         answers["B"].append(kb[intent])
+        answers["E"].append(GENERIC_ANSWERS[len(answers["E"]) % len(GENERIC_ANSWERS)])
     started = time.perf_counter()
     training = [r for r in rows if r["question"] not in used]
     intent_judge = IntentJudge.fit([r["answer"] for r in training], [r["intent"] for r in training], args.features)

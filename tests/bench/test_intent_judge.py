@@ -105,3 +105,9 @@ def test_a_simulation_report_is_scored_before_and_after_beside_its_headline(data
     assert right[0] <= 1 and right[2] <= 1  # before: every answer of another intent
     assert right[1] >= 9 and right[3] >= 9  # after: the reference answers themselves
     assert "report's headline 0.0%" in lines[0] and "report's headline 100.0%" in lines[1]
+
+
+def test_generic_answers_are_read_as_some_intent_and_reported(judge):
+    readings = intent_judge.generic_readings(judge)
+    assert sum(readings.values()) == len(intent_judge.GENERIC_ANSWERS)
+    assert set(readings) <= set(judge.intents)
