@@ -69,7 +69,7 @@ def main() -> None:
         for _ in range(args.repeats):
             for name in IMPLEMENTATIONS:
                 model.model.set_attn_implementation(name)
-                model._prefixes.clear()  # each implementation computes its own prefix cache
+                model.forget_prefix_cache()  # each implementation computes its own prefix cache
                 model.generate_batch(conversations[:2], 2)  # warm up this implementation
                 started = time.perf_counter()
                 out = model.generate_batch(conversations, args.new_tokens)

@@ -54,7 +54,7 @@ def main() -> None:
                     unpack_linears(model.model)
                 else:
                     pack_linears(model.model, model.device)
-                model._prefixes.clear()
+                model.forget_prefix_cache()
                 model.generate_batch(conversations[:2], 2)  # warm up
                 started = time.perf_counter()
                 out = model.generate_batch(conversations, args.new_tokens)

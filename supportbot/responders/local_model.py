@@ -164,6 +164,12 @@ class LocalModel:
         head_ids = list(self.tokenizer(head, add_special_tokens=False)["input_ids"])
         return ids, len(head_ids) if ids[: len(head_ids)] == head_ids else 0
 
+    def forget_prefix_cache(self) -> None:
+        """Drop the cached prompt prefix, so the next batch computes its own (benches and tests that
+        switch the attention implementation between batches)."""
+        with self._lock:
+            self._prefixes.clear()
+
     def _prefix_cache(self, prefix: list[int], use_adapter: bool) -> Any:
         """The key/value cache of a shared prompt prefix, computed once and reused by every batch
         that starts with it (prefix caching, as inference servers do). Call under the lock."""

@@ -65,10 +65,10 @@ def test_a_local_model_on_the_cpu_answers_with_it_as_eager_attention_would(varie
     for conversations in ([short_messages(q) for q in QUESTIONS], long_conversations(QUESTIONS)):
         grouped = model.generate_batch(conversations, 12)
         model.model.set_attn_implementation("eager")
-        model._prefixes.clear()
+        model.forget_prefix_cache()
         eager = model.generate_batch(conversations, 12)
         model.model.set_attn_implementation(GROUPED)
-        model._prefixes.clear()
+        model.forget_prefix_cache()
         assert [g.text for g in grouped] == [g.text for g in eager]
         assert len({g.text for g in grouped}) == len(QUESTIONS)  # a mixed-up batch would show
 
@@ -87,3 +87,12 @@ def test_other_model_families_and_gpus_keep_their_attention():
     assert not use_grouped_attention(llama, "cuda")  # SDPA's GPU kernels handle grouped heads
     assert use_grouped_attention(llama, "cpu")
     assert switched == [GROUPED]
+
+
+def test_a_forgotten_prefix_cache_is_computed_again_with_the_same_answers(varied_model):  # noqa: F811
+    model = LocalModel(varied_model, dtype="float32")
+    conversations = long_conversations(QUESTIONS)
+    first = model.generate_batch(conversations, 8)
+    model.forget_prefix_cache()
+    again = model.generate_batch(conversations, 8)
+    assert [a.text for a in again] == [f.text for f in first]
