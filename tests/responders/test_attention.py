@@ -92,7 +92,21 @@ def test_other_model_families_and_gpus_keep_their_attention():
 def test_a_forgotten_prefix_cache_is_computed_again_with_the_same_answers(varied_model):  # noqa: F811
     model = LocalModel(varied_model, dtype="float32")
     conversations = long_conversations(QUESTIONS)
+    _, head = model._encode(conversations[0])
+    forward = model.model.forward
+    prefix_passes = []
+
+    def counting(*args, **kwargs):
+        ids = kwargs.get("input_ids")
+        if ids is not None and tuple(ids.shape) == (1, head):
+            prefix_passes.append(head)
+        return forward(*args, **kwargs)
+
+    model.model.forward = counting
     first = model.generate_batch(conversations, 8)
+    model.generate_batch(conversations, 8)
+    assert len(prefix_passes) == 1  # computed once, then reused
     model.forget_prefix_cache()
     again = model.generate_batch(conversations, 8)
+    assert len(prefix_passes) == 2  # forgotten: computed again
     assert [a.text for a in again] == [f.text for f in first]
